@@ -1,0 +1,1 @@
+"""Shot description: USD camera tracks and frame sequences."""
