@@ -1,4 +1,4 @@
-"""`genpost crowd` (not yet implemented: registers nothing)."""
+"""`genpost crowd`: crowd replication on a region prim, locked to the shot."""
 
 from __future__ import annotations
 
@@ -6,4 +6,68 @@ import argparse
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Placeholder while the command is being built; replaced by the real parser."""
+    from .setext import add_shot_arguments
+
+    p = sub.add_parser(
+        "crowd",
+        help="replicate crowd elements on a region prim, in 3D, occluded by the set",
+        description="Place COUNT camera-facing element cards on the region prim (a Mesh or Points "
+        "prim), render them per frame from the shot camera with occlusion from the depth render. "
+        "Writes OUT/crowd.####.exr (R,G,B,A premultiplied, Z, crowd_id) and OUT/crowd.usda.",
+    )
+    add_shot_arguments(p)
+    p.add_argument("--region", required=True, help="region prim path (Mesh or Points) in the stage")
+    p.add_argument("--source", action="append", required=True, help="element EXR pattern with alpha (repeat for several sources)")
+    p.add_argument("--source-matte", action="append", default=None, help="matte pattern cutting the source from a plate (one per --source)")
+    p.add_argument("--source-frames", default="", help="frame range of the sources (default: every frame on disk)")
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-spacing", type=float, default=0.6, help="minimum distance between instances (scene units)")
+    p.add_argument("--person-height", type=float, default=1.75, help="target person height (scene units)")
+    p.add_argument("--no-consent-record", action="store_true", help="proceed without consent records (written into every output)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--shot-frames", default=None, help="the whole shot's range when --frames is a chunk")
+    p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit")
+    p.add_argument("--progress", choices=["text", "openjd", "none"], default="text")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run)
+
+
+def crowd_params(args: argparse.Namespace) -> dict:
+    return {
+        "stage": args.stage,
+        "camera": args.camera or "",
+        "region": args.region,
+        "source": list(args.source),
+        "source_matte": list(args.source_matte or []),
+        "source_frames": args.source_frames,
+        "depth": args.depth,
+        "frames": args.shot_frames or args.frames,
+        "count": args.count,
+        "seed": args.seed,
+        "min_spacing": args.min_spacing,
+        "person_height": args.person_height,
+        "no_consent_record": args.no_consent_record,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..jobs.crowd_replication import run_job
+    from ..progress import ProgressPrinter
+    from ..shot.frames import parse_frame_range
+
+    params = crowd_params(args)
+    if args.save_job:
+        from ..farm.jobfile import write_job_file
+
+        print(write_job_file(args.save_job, "crowd", params, out=args.out))
+        return 0
+    result = run_job(params, parse_frame_range(args.frames), out_dir=args.out, force=args.force, progress=ProgressPrinter("crowd", style=args.progress))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"wrote {result['images']} ({result['instances']} instances, {result['visible_instances']} visible); layer {result['layer']}")
+    return 0

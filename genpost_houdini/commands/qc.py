@@ -1,4 +1,4 @@
-"""`genpost qc` (not yet implemented: registers nothing)."""
+"""`genpost qc`: temporal warping error of an image sequence, inside a region and on the plate."""
 
 from __future__ import annotations
 
@@ -6,4 +6,37 @@ import argparse
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Placeholder while the command is being built; replaced by the real parser."""
+    from .setext import add_shot_arguments
+
+    p = sub.add_parser(
+        "qc",
+        help="geometric warping error (flicker) of an image sequence",
+        description="Warp frame t+1 into t with depth and camera (z-tested) and average the squared "
+        "difference inside --region and, for reference, outside it (the plate). Lower is steadier.",
+    )
+    add_shot_arguments(p)
+    p.add_argument("--images", required=True, help="image EXR pattern to measure (R,G,B)")
+    p.add_argument("--region", default=None, help="region mask EXR pattern (1 = region); default: whole frame")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..imageio import exr
+    from ..qc.warping import warping_error
+    from ..shot.frames import FrameSeq, parse_frame_range
+    from ..shot.shot import Shot
+
+    frames = parse_frame_range(args.frames)
+    shot = Shot.open(args.stage, camera=args.camera, depth=args.depth, frames=frames, plate=args.images, mask=args.region)
+    images = FrameSeq.parse(args.images)
+    report = warping_error(shot, lambda f: exr.read_rgb(images.path(f)), frames).to_json()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        ratio = report["ratio"]
+        print(f"warping error: region {report['region']['warping_error']:.3e}, plate {report['plate']['warping_error']:.3e}"
+              + (f", ratio {ratio:.2f}" if ratio is not None else ""))
+    return 0

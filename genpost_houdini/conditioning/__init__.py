@@ -1,0 +1,1 @@
+"""Conditioning: what the generators are given (shot-global depth normalisation, masks)."""

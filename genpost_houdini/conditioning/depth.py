@@ -1,0 +1,52 @@
+"""Shot-global depth normalisation.
+
+Generators see depth as a [0, 1] image (0 near, 1 far). The range is computed once for the
+whole shot, never per frame, so the same surface keeps the same value as the camera moves
+(per-frame normalisation is a classic source of flicker). The mapping is logarithmic, which
+spreads near detail and compresses the far distance the way disparity does; "no hit" is 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from ..errors import InvalidDepthError
+
+
+@dataclass(frozen=True)
+class DepthRange:
+    """Near and far (scene units) of a shot's depth, robust to outliers (percentiles)."""
+
+    near: float
+    far: float
+
+    @classmethod
+    def from_depths(cls, depths: Iterable[np.ndarray], low: float = 0.5, high: float = 99.5) -> "DepthRange":
+        """Percentile range over every valid pixel of the given depth maps (subsampled)."""
+        samples = []
+        for depth in depths:
+            sub = depth[::4, ::4]
+            sub = sub[np.isfinite(sub) & (sub > 0)]
+            if sub.size:
+                samples.append(sub.astype(np.float32, copy=False))
+        if not samples:
+            raise InvalidDepthError("no valid depth in any frame of the shot: cannot normalise depth")
+        allv = np.concatenate(samples)
+        near, far = np.percentile(allv, [low, high])
+        near = float(max(near, 1e-4))
+        far = float(max(far, near * 1.001))
+        return cls(near, far)
+
+    def normalise(self, depth: np.ndarray) -> np.ndarray:
+        """Depth -> [0, 1] float32, log-spaced between near and far; no hit -> 1."""
+        out = np.ones(depth.shape, np.float32)
+        ok = np.isfinite(depth) & (depth > 0)
+        span = np.log(self.far) - np.log(self.near)
+        out[ok] = (np.log(depth[ok]) - np.log(self.near)) / span
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def to_json(self) -> dict[str, float]:
+        return {"near": self.near, "far": self.far}

@@ -1,0 +1,1 @@
+"""Crowd replication pieces: sources (with consent), placement on a region prim, card rendering."""

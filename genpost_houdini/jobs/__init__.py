@@ -1,0 +1,1 @@
+"""The jobs end to end: set extension and crowd replication."""

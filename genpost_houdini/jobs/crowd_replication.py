@@ -1,0 +1,279 @@
+"""Crowd replication: element sequences placed in 3D on a region prim, locked to the shot.
+
+Instances are attached to world positions and rendered per frame from the shot camera as
+camera-facing cards, so scale, perspective and parallax follow the camera; the set's depth
+render occludes them. Placement and variation derive from (seed, instance id); each frame is
+rendered from the frame number alone, so any chunking gives identical pixels.
+
+Outputs: ``crowd.####.exr`` (R,G,B,A premultiplied scene-linear, Z, crowd_id), the element
+sprites under ``sprites/``, and ``crowd.usda`` (a PointInstancer lighters sublayer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import UsageError
+from ..provenance import file_stamp, hash_data, make_provenance
+from ..shot.frames import format_frames, output_pattern, parse_frame_range
+
+log = logging.getLogger("genpost")
+
+JOB_KIND = "crowd"
+OUTPUT_NAME = "crowd"
+LAYER_NAME = "crowd.usda"
+
+JOB_PARAMS: dict[str, Any] = {
+    "stage": None,
+    "camera": "",
+    "region": None,
+    "source": None,  # a pattern or a list of patterns
+    "source_matte": "",  # a pattern or a list matching "source"
+    "source_frames": "",
+    "depth": None,
+    "frames": None,
+    "count": 100,
+    "seed": 0,
+    "min_spacing": 0.6,
+    "person_height": 1.75,
+    "no_consent_record": False,
+    "generator": "",
+    "plate": "",
+}
+PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate")
+
+ProgressFn = Callable[[float, str], None]
+
+
+def _as_list(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+@dataclass
+class CrowdParams:
+    stage: str
+    region: str
+    sources: list[str]
+    depth: str
+    frames: list[int]
+    camera: str | None = None
+    source_mattes: list[str] = dataclasses.field(default_factory=list)
+    source_frames: list[int] | None = None
+    count: int = 100
+    seed: int = 0
+    min_spacing: float = 0.6
+    person_height: float = 1.75
+    no_consent_record: bool = False
+    generator: str = ""
+    plate: str = ""
+
+    @classmethod
+    def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
+        unknown = sorted(set(params) - set(JOB_PARAMS))
+        if unknown:
+            raise UsageError(f"unknown crowd parameter(s): {', '.join(unknown)}")
+        missing = [k for k, v in JOB_PARAMS.items() if v is None and not params.get(k)]
+        if missing:
+            raise UsageError(f"missing crowd parameter(s): {', '.join(missing)}")
+        v = {**{k: d for k, d in JOB_PARAMS.items() if d is not None}, **params}
+        sources = _as_list(v["source"])
+        mattes = _as_list(v["source_matte"])
+        if mattes and len(mattes) != len(sources):
+            raise UsageError(f"{len(mattes)} --source-matte for {len(sources)} --source: give one matte per source, or none")
+        frames = v["frames"]
+        frames = parse_frame_range(frames) if isinstance(frames, str) else sorted(set(int(f) for f in frames))
+        sf = v.get("source_frames") or ""
+        if v["generator"] not in ("", "none", "classical"):
+            raise UsageError(
+                f"crowd generator {v['generator']!r}: generated variants of crowd sources are not implemented yet; "
+                "the default replicates with variation only (leave --generator unset)"
+            )
+        return cls(
+            stage=str(v["stage"]),
+            region=str(v["region"]),
+            sources=sources,
+            depth=str(v["depth"]),
+            frames=frames,
+            camera=v.get("camera") or None,
+            source_mattes=mattes,
+            source_frames=parse_frame_range(sf) if sf else None,
+            count=int(v["count"]),
+            seed=int(v["seed"]),
+            min_spacing=float(v["min_spacing"]),
+            person_height=float(v["person_height"]),
+            no_consent_record=bool(v["no_consent_record"]),
+            generator=str(v["generator"]),
+            plate=str(v.get("plate") or ""),
+        )
+
+
+class CrowdReplication:
+    def __init__(self, params: CrowdParams, out_dir: str | os.PathLike[str], *, progress: ProgressFn | None = None):
+        from ..crowd.placement import place_instances, up_vector
+        from ..crowd.sources import load_source
+        from ..shot.shot import Shot
+
+        self.params = params
+        self.out_dir = Path(out_dir)
+        self.progress = progress or (lambda f, m: None)
+        self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames)
+        self.sources = [
+            load_source(
+                i,
+                pattern,
+                matte=params.source_mattes[i] if params.source_mattes else None,
+                frames=params.source_frames,
+                require_consent=not params.no_consent_record,
+            )
+            for i, pattern in enumerate(params.sources)
+        ]
+        stage = self.shot.camera.stage
+        self.up = up_vector(stage)
+        self.instances = place_instances(
+            stage,
+            params.region,
+            count=params.count,
+            seed=params.seed,
+            source_lengths=[len(s.sprites) for s in self.sources],
+            frame=params.frames[0],
+            min_spacing=params.min_spacing,
+            person_height=params.person_height,
+        )
+        self.output = output_pattern(self.out_dir, OUTPUT_NAME)
+
+    def job_key(self) -> str:
+        p = self.params
+        return hash_data(
+            "crowd-v1",
+            file_stamp(p.stage),
+            self.shot.camera.prim_path,
+            dataclasses.asdict(p),
+            [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames],
+            [[file_stamp(path) for path in _source_files(s)] for s in self.sources],
+        )
+
+    def source_index(self, inst: Any, frame: int) -> int:
+        """Which element frame an instance shows at ``frame`` (loops; from frame numbers only)."""
+        n = len(self.sources[inst.source].sprites)
+        return (frame - self.shot.frames[0] + inst.offset) % n
+
+    def render(self, frame: int) -> dict[str, np.ndarray]:
+        from ..crowd.render import render_crowd
+
+        view = self.shot.view(frame)
+        depth = self.shot.read("depth", frame)
+        return render_crowd(
+            self.instances,
+            lambda inst: self.sources[inst.source].sprites[self.source_index(inst, frame)],
+            lambda inst: self.sources[inst.source].aspect,
+            view.K,
+            view.world_to_camera,
+            view.width,
+            view.height,
+            self.up,
+            depth,
+        )
+
+    def provenance(self, inputs_hash: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        consent_missing = self.params.no_consent_record
+        return make_provenance(
+            job=JOB_KIND,
+            generator=self.params.generator or "replicate",
+            seed=self.params.seed,
+            inputs_hash=inputs_hash,
+            model={"model_id": "none (replication with variation)", "licence": ""},
+            extra={
+                "sources": [s.provenance() for s in self.sources],
+                "no_consent_record": consent_missing,
+                "instances": [[i.id, i.source, self.sources[i.source].provenance()["consent_reference"], i.offset, int(i.flip)] for i in self.instances],
+                "instance_fields": ["id", "source", "consent_reference", "offset", "flip"],
+                **(extra or {}),
+            },
+        )
+
+    def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
+        from ..farm.workunit import Manifest
+        from ..imageio import exr
+
+        frames = list(self.shot.frames if frames is None else frames)
+        outside = sorted(set(frames) - set(self.shot.frames))
+        if outside:
+            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        started = time.perf_counter()
+        key = self.job_key()
+        manifest = Manifest(self.out_dir)
+        written, skipped = [], []
+        visible: set[int] = set()
+        for i, t in enumerate(frames):
+            inputs_hash = hash_data(key, "frame", t)
+            if not force and manifest.is_done(t, inputs_hash):
+                skipped.append(t)
+                self.progress((i + 1) / len(frames), f"frame {t}: up to date, skipped")
+                continue
+            channels = self.render(t)
+            visible.update(int(v) for v in np.unique(channels["crowd_id"]) if v > 0)
+            path = self.output.path(t)
+            exr.write_exr(
+                path,
+                channels,
+                kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "Z": "depth", "crowd_id": "id"},
+                metadata=self.provenance(inputs_hash, {"frame": t}),
+                colourspace="ACEScg",
+            )
+            manifest.record(t, inputs_hash, [path])
+            written.append(t)
+            self.progress((i + 1) / len(frames), f"frame {t}: {len(self.instances)} instances -> {path.name}")
+        layer = self.write_layer(key)
+        return {
+            "job": JOB_KIND,
+            "out": str(self.out_dir),
+            "images": self.output.hash_pattern,
+            "layer": str(layer),
+            "frames": format_frames(frames),
+            "written": format_frames(written),
+            "skipped": format_frames(skipped),
+            "instances": len(self.instances),
+            "visible_instances": len(visible),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+
+    def write_layer(self, key: str) -> Path:
+        from ..usd_out.crowd_layer import write_crowd_layer
+
+        return write_crowd_layer(
+            self.out_dir,
+            LAYER_NAME,
+            camera=self.shot.camera,
+            frames=self.shot.frames,
+            instances=self.instances,
+            sources=self.sources,
+            up=self.up,
+            provenance=self.provenance(key),
+        )
+
+
+def _source_files(source: Any) -> list[Path]:
+    from ..shot.frames import FrameSeq
+
+    files = [FrameSeq.parse(source.pattern).path(f) for f in source.frames]
+    if source.matte:
+        files += [FrameSeq.parse(source.matte).path(f) for f in source.frames]
+    return files
+
+
+def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """The job-file entry point (``genpost run``): params as in :data:`JOB_PARAMS`."""
+    job = CrowdReplication(CrowdParams.from_mapping(params), out_dir, progress=progress)
+    return job.run(frames, force=force)

@@ -1,0 +1,585 @@
+"""Set extension locked to the shot.
+
+For every pixel to extend (extend mask = 1) the job takes the first source that can see it:
+
+1. another frame's plate, reprojected with depth and camera and z-tested (clean-plate
+   projection; only plate pixels, never another frame's own extend region);
+2. a generated keyframe, reprojected the same way;
+3. the generator, only for what no frame and no keyframe saw.
+
+Keyframes are chosen by coverage (greedy: the frame that sees most of what is still missing),
+planned at low resolution over the whole shot range. The plan and the keyframes depend only on
+the shot's inputs and the parameters, never on which frames a chunk renders, and are cached in
+``out/.genpost/``: any chunking of the frame range gives identical pixels. The plate's own
+pixels outside the mask are copied, never resampled. Frames are streamed (a small cache of
+decoded frames), so memory does not grow with shot length.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import UsageError
+from ..provenance import file_stamp, hash_data, make_provenance
+from ..shot.frames import FrameSeq, format_frames, output_pattern, parse_frame_range
+
+log = logging.getLogger("genpost")
+
+JOB_KIND = "setext"
+OUTPUT_NAME = "setext"
+LAYER_NAME = "setext.usda"
+
+#: Source codes written to the `source` channel.
+SOURCE_PLATE, SOURCE_OTHER_FRAME, SOURCE_KEYFRAME, SOURCE_GENERATED = 0, 1, 2, 3
+#: Confidence per source (how much of the pixel is observation rather than invention).
+CONFIDENCE = {SOURCE_PLATE: 1.0, SOURCE_OTHER_FRAME: 0.9, SOURCE_KEYFRAME: 0.6, SOURCE_GENERATED: 0.3}
+
+#: Parameters a job file may hold for this job, with their defaults (None = required).
+JOB_PARAMS: dict[str, Any] = {
+    "stage": None,
+    "camera": "",
+    "plate": None,
+    "depth": None,
+    "extend": None,
+    "frames": None,
+    "generator": "classical",
+    "model": "",
+    "seed": 0,
+    "prompt": "",
+    "negative_prompt": "",
+    "strength": 1.0,
+    "runtime": "auto",
+    "allow_pickle": False,
+    "max_keyframes": 8,
+    "max_sources": 8,
+}
+#: Parameters that are file paths (resolved relative to a job file).
+PATH_PARAMS = ("stage", "plate", "depth", "extend", "model")
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class SetExtensionParams:
+    """Validated parameters of one set-extension job (the shot range, not a chunk)."""
+
+    stage: str
+    plate: str
+    depth: str
+    extend: str
+    frames: list[int]
+    camera: str | None = None
+    generator: str = "classical"
+    model: str | None = None
+    seed: int = 0
+    prompt: str = ""
+    negative_prompt: str = ""
+    strength: float = 1.0
+    runtime: str = "auto"
+    allow_pickle: bool = False
+    max_keyframes: int = 8
+    max_sources: int = 8
+
+    @classmethod
+    def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
+        unknown = sorted(set(params) - set(JOB_PARAMS))
+        if unknown:
+            raise UsageError(f"unknown set-extension parameter(s): {', '.join(unknown)}")
+        missing = [k for k, v in JOB_PARAMS.items() if v is None and not params.get(k)]
+        if missing:
+            raise UsageError(f"missing set-extension parameter(s): {', '.join(missing)}")
+        values = {**{k: v for k, v in JOB_PARAMS.items() if v is not None}, **params}
+        frames = values["frames"]
+        frames = parse_frame_range(frames) if isinstance(frames, str) else sorted(set(int(f) for f in frames))
+        if not 0.0 <= float(values["strength"]) <= 1.0:
+            raise UsageError(f"strength must be within 0..1, got {values['strength']}")
+        return cls(
+            stage=str(values["stage"]),
+            plate=str(values["plate"]),
+            depth=str(values["depth"]),
+            extend=str(values["extend"]),
+            frames=frames,
+            camera=values.get("camera") or None,
+            generator=str(values["generator"]),
+            model=values.get("model") or None,
+            seed=int(values["seed"]),
+            prompt=str(values["prompt"]),
+            negative_prompt=str(values["negative_prompt"]),
+            strength=float(values["strength"]),
+            runtime=str(values["runtime"]),
+            allow_pickle=bool(values["allow_pickle"]),
+            max_keyframes=int(values["max_keyframes"]),
+            max_sources=int(values["max_sources"]),
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["frames"] = format_frames(self.frames)
+        data["camera"] = self.camera or ""
+        data["model"] = self.model or ""
+        return data
+
+
+def derive_seed(seed: int, frame: int, purpose: str = "") -> int:
+    """A seed from (job seed, frame number): never from chunk boundaries."""
+    return int(hash_data("genpost-seed", int(seed), int(frame), purpose)[:8], 16)
+
+
+# --------------------------------------------------------------------------------------------
+# Planning at low resolution
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """Whole-shot decisions: depth range, clean-plate sources per frame, keyframes."""
+
+    key: str
+    depth_near: float
+    depth_far: float
+    sources: dict[int, list[int]]
+    keyframes: list[int]
+    missing_after_plates: float = 0.0
+    missing_after_keyframes: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["sources"] = {str(k): v for k, v in self.sources.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Plan":
+        data = dict(data)
+        data["sources"] = {int(k): list(v) for k, v in data["sources"].items()}
+        return cls(**data)
+
+
+def _low_res_view(view: Any, factor: int, width: int, height: int) -> Any:
+    """The view of the pixels kept by ``image[o::f, o::f]`` (exact, no resampling)."""
+    o = factor // 2
+    scale = np.array([[1.0 / factor, 0.0, -o / factor], [0.0, 1.0 / factor, -o / factor], [0.0, 0.0, 1.0]])
+    return dataclasses.replace(view, K=scale @ np.asarray(view.K, dtype=np.float64), width=width, height=height)
+
+
+class SetExtension:
+    """One set-extension job over a shot range; renders any subset of it."""
+
+    def __init__(self, params: SetExtensionParams, out_dir: str | os.PathLike[str], *, progress: ProgressFn | None = None):
+        from ..shot.shot import Shot
+
+        self.params = params
+        self.out_dir = Path(out_dir)
+        self.work_dir = self.out_dir / ".genpost"
+        self.progress = progress or (lambda fraction, message: None)
+        self.shot = Shot.open(
+            params.stage,
+            camera=params.camera,
+            depth=params.depth,
+            frames=params.frames,
+            plate=params.plate,
+            mask=params.extend,
+        )
+        self._generator: Any = None
+        self._plan: Plan | None = None
+        self._keyframe_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.generator_seconds = 0.0
+        self.output = output_pattern(self.out_dir, OUTPUT_NAME)
+
+    # -- identity -----------------------------------------------------------------------------
+    def plan_key(self) -> str:
+        """Hash of every input file (stamp) and every parameter that changes pixels."""
+        p = self.params
+        stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
+        stage_stamp = file_stamp(p.stage)
+        return hash_data(
+            "setext-plan-v1",
+            stage_stamp,
+            self.shot.camera.prim_path,
+            stamps,
+            p.generator,
+            p.model or "",
+            p.seed,
+            p.prompt,
+            p.negative_prompt,
+            p.strength,
+            p.max_keyframes,
+            p.max_sources,
+        )
+
+    def frame_inputs_hash(self, frame: int) -> str:
+        return hash_data(self.plan.key, "frame", frame)
+
+    @property
+    def generator(self) -> Any:
+        if self._generator is None:
+            from ..generators.registry import get_generator
+
+            options: dict[str, Any] = {}
+            if self.params.runtime != "auto":
+                options["runtime"] = self.params.runtime
+            if self.params.model:
+                options["model"] = self.params.model
+            if self.params.allow_pickle:
+                options["allow_pickle"] = True
+            self._generator = get_generator(self.params.generator, **options)
+        return self._generator
+
+    # -- plan ---------------------------------------------------------------------------------
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            self._plan = self._load_or_make_plan()
+        return self._plan
+
+    def _load_or_make_plan(self) -> Plan:
+        import json
+
+        from filelock import FileLock
+
+        from ..atomic import write_json_atomic
+
+        key = self.plan_key()
+        path = self.work_dir / f"plan.{key[:16]}.json"
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.work_dir / "plan.lock")):
+            if path.is_file():
+                try:
+                    plan = Plan.from_json(json.loads(path.read_text()))
+                    if plan.key == key:
+                        log.info("set extension: reusing plan %s (keyframes %s)", path.name, plan.keyframes)
+                        return plan
+                except (ValueError, KeyError, TypeError):
+                    log.warning("set extension: %s is unreadable; planning again", path)
+            plan = self._make_plan(key)
+            write_json_atomic(path, plan.to_json())
+        return plan
+
+    def _make_plan(self, key: str) -> Plan:
+        from ..conditioning.depth import DepthRange
+        from ..geometry import reproject
+
+        started = time.perf_counter()
+        frames = self.shot.frames
+        width, height = self.shot.resolution
+        factor = max(1, int(round(max(width, height) / 200)))
+        o = factor // 2
+        depths, masks, views = {}, {}, {}
+        for i, t in enumerate(frames):
+            depth = self.shot.read("depth", t)
+            mask = self.shot.read("mask", t)
+            depths[t] = np.ascontiguousarray(depth[o::factor, o::factor])
+            masks[t] = np.ascontiguousarray(mask[o::factor, o::factor])
+            h, w = depths[t].shape
+            views[t] = _low_res_view(self.shot.view(t), factor, w, h)
+            self.progress(0.05 * (i + 1) / len(frames), f"planning: read frame {t}")
+        depth_range = DepthRange.from_depths(depths.values())
+
+        # (1) clean-plate sources per frame: nearest in time first, a few spread over the shot.
+        plate_ok = {t: (~masks[t]).astype(np.float32)[..., None] for t in frames}
+        residual: dict[int, np.ndarray] = {}
+        sources: dict[int, list[int]] = {}
+        spread = frames[:: max(1, len(frames) // 12)]
+        for i, t in enumerate(frames):
+            missing = masks[t].copy()
+            chosen: list[int] = []
+            candidates = sorted((s for s in frames if s != t), key=lambda s: (abs(s - t), s))[:16]
+            candidates += [s for s in spread if s != t and s not in candidates]
+            for s in candidates:
+                if not missing.any() or len(chosen) >= self.params.max_sources:
+                    break
+                sampled, valid = reproject(plate_ok[s], depths[s], views[s], depths[t], views[t], where=missing)
+                seen = valid & (sampled[..., 0] > 0.99)
+                if seen.sum() >= max(1, int(0.0005 * missing.size)):
+                    chosen.append(s)
+                    missing &= ~seen
+            sources[t] = chosen
+            residual[t] = missing
+            self.progress(0.05 + 0.15 * (i + 1) / len(frames), f"planning: plate sources for frame {t}")
+        total_mask = sum(int(masks[t].sum()) for t in frames)
+        after_plates = sum(int(residual[t].sum()) for t in frames)
+
+        # (2) keyframes by coverage, lazy greedy (coverage only shrinks as keyframes are added).
+        ones = {t: np.ones(depths[t].shape + (1,), np.float32) for t in frames}
+        step = max(1, math.ceil(len(frames) / 48))
+        targets = frames[::step]
+
+        def coverage(c: int, t: int) -> np.ndarray:
+            if c == t:
+                return residual[t].copy()
+            if not residual[t].any():
+                return residual[t].copy()
+            _, valid = reproject(ones[c], depths[c], views[c], depths[t], views[t], where=residual[t])
+            return valid & residual[t]
+
+        def gain(c: int) -> int:
+            return sum(int(coverage(c, t).sum()) for t in targets)
+
+        keyframes: list[int] = []
+        initial = sum(int(residual[t].sum()) for t in targets)
+        if initial > 0:
+            bounds = {c: gain(c) for c in frames[::step]}
+            self.progress(0.3, "planning: keyframe coverage")
+            while len(keyframes) < self.params.max_keyframes:
+                best, best_gain = None, -1
+                for c in sorted(bounds, key=lambda c: (-bounds[c], c)):
+                    if bounds[c] <= best_gain:
+                        break
+                    bounds[c] = gain(c)
+                    if bounds[c] > best_gain or (bounds[c] == best_gain and best is not None and c < best):
+                        best, best_gain = c, bounds[c]
+                if best is None or best_gain <= max(0, int(0.002 * initial)):
+                    break
+                keyframes.append(best)
+                del bounds[best]
+                for t in frames:
+                    residual[t] &= ~coverage(best, t)
+                remaining = sum(int(residual[t].sum()) for t in targets)
+                log.info("set extension: keyframe %d covers %d px; %.2f%% still missing", best, best_gain, 100.0 * remaining / max(initial, 1))
+                if remaining <= 0.002 * initial:
+                    break
+        after_keys = sum(int(residual[t].sum()) for t in frames)
+        elapsed = time.perf_counter() - started
+        log.info("set extension: planned in %.1fs: keyframes %s", elapsed, keyframes)
+        return Plan(
+            key=key,
+            depth_near=depth_range.near,
+            depth_far=depth_range.far,
+            sources=sources,
+            keyframes=keyframes,
+            missing_after_plates=after_plates / max(total_mask, 1),
+            missing_after_keyframes=after_keys / max(total_mask, 1),
+            stats={"factor": factor, "seconds": round(elapsed, 3), "extend_pixels_low_res": total_mask},
+        )
+
+    # -- filling ------------------------------------------------------------------------------
+    def _fill_from_plates(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray) -> None:
+        from ..geometry import reproject
+
+        view_t = self.shot.view(t)
+        for s in self.plan.sources.get(t, []):
+            if not missing.any():
+                return
+            plate = self.shot.read("plate", s)
+            keep = (~self.shot.read("mask", s)).astype(np.float32)
+            src = np.concatenate([plate, keep[..., None]], axis=-1)
+            sampled, valid = reproject(src, self.shot.read("depth", s), self.shot.view(s), depth, view_t, where=missing)
+            ok = valid & missing & (sampled[..., 3] > 0.99)
+            image[ok] = sampled[ok, :3]
+            source[ok] = SOURCE_OTHER_FRAME
+            missing &= ~ok
+
+    def _fill_from_keyframes(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray, keyframes: Sequence[int]) -> None:
+        from ..geometry import reproject
+
+        view_t = self.shot.view(t)
+        for k in keyframes:
+            if not missing.any():
+                return
+            kimage, ksource = self.keyframe(k)
+            if k == t:
+                image[missing] = kimage[missing]
+                source[missing] = ksource[missing]
+                missing[:] = False
+                return
+            src = np.concatenate([kimage, ksource[..., None].astype(np.float32)], axis=-1)
+            sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing)
+            ok = valid & missing
+            image[ok] = sampled[ok, :3]
+            # Plate content carried by a keyframe is still another frame's plate.
+            from_plate = np.rint(sampled[..., 3]) <= SOURCE_OTHER_FRAME
+            source[ok] = np.where(from_plate[ok], SOURCE_OTHER_FRAME, SOURCE_KEYFRAME)
+            missing &= ~ok
+
+    def _generate(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray, purpose: str) -> float:
+        """Fill ``missing`` with the generator; returns the seconds the generator took."""
+        if not missing.any():
+            return 0.0
+        from ..conditioning.depth import DepthRange
+        from ..generators.base import GenerationRequest
+
+        p = self.params
+        drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
+        request = GenerationRequest(
+            frames=[t],
+            images=image[None].astype(np.float32, copy=True),
+            known=(~missing)[None],
+            generate=missing[None].copy(),
+            depth=drange.normalise(depth)[None],
+            seed=derive_seed(p.seed, t, purpose),
+            prompt=p.prompt,
+            negative_prompt=p.negative_prompt,
+            strength=p.strength,
+            colourspace="ACEScg",
+            options={"purpose": purpose},
+        )
+        started = time.perf_counter()
+        result = np.asarray(self.generator.generate(request))[0]
+        elapsed = time.perf_counter() - started
+        image[missing] = result[missing]
+        source[missing] = SOURCE_GENERATED
+        missing[:] = False
+        return elapsed
+
+    def keyframe(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The completed keyframe image (H,W,3) and its source map (H,W), cached on disk."""
+        if k in self._keyframe_cache:
+            return self._keyframe_cache[k]
+        from filelock import FileLock
+
+        from ..imageio import exr
+
+        plan = self.plan
+        path = self.work_dir / "keyframes" / f"key.{plan.key[:16]}.{k:04d}.exr"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            if path.is_file():
+                img = exr.read_exr(path, ["R", "G", "B", "source"])
+                result = (img.get(["R", "G", "B"]).astype(np.float32), np.rint(img.channel("source")).astype(np.uint8))
+            else:
+                index = plan.keyframes.index(k)
+                self.progress(0.3 + 0.1 * index / max(1, len(plan.keyframes)), f"keyframe {k}: filling")
+                depth = self.shot.read("depth", k)
+                image = self.shot.read("plate", k).copy()
+                missing = self.shot.read("mask", k).copy()
+                source = np.zeros(missing.shape, np.uint8)
+                self._fill_from_plates(k, depth, image, source, missing)
+                self._fill_from_keyframes(k, depth, image, source, missing, plan.keyframes[:index])
+                seconds = self._generate(k, depth, image, source, missing, "keyframe")
+                log.info("set extension: keyframe %d generated in %.1fs", k, seconds)
+                self.generator_seconds += seconds
+                exr.write_exr(
+                    path,
+                    {"R": image[..., 0], "G": image[..., 1], "B": image[..., 2], "source": source.astype(np.float32)},
+                    kinds={"R": "data", "G": "data", "B": "data", "source": "id"},
+                    metadata={"keyframe": k, "plan": plan.key},
+                )
+                result = (image, source)
+        self._keyframe_cache[k] = result
+        return result
+
+    def render(self, t: int) -> dict[str, np.ndarray]:
+        """The output channels of frame ``t``."""
+        depth = self.shot.read("depth", t)
+        plate = self.shot.read("plate", t)
+        mask = self.shot.read("mask", t)
+        image = plate.copy()
+        source = np.zeros(mask.shape, np.uint8)
+        missing = mask.copy()
+        self._fill_from_plates(t, depth, image, source, missing)
+        self._fill_from_keyframes(t, depth, image, source, missing, self.plan.keyframes)
+        self.generator_seconds += self._generate(t, depth, image, source, missing, "holes")
+        image[~mask] = plate[~mask]  # the plate is never altered outside the mask
+        confidence = np.zeros(mask.shape, np.float32)
+        for code, value in CONFIDENCE.items():
+            confidence[source == code] = value
+        finite_depth = np.where(np.isfinite(depth), depth, np.float32(np.inf)).astype(np.float32)
+        return {
+            "R": image[..., 0],
+            "G": image[..., 1],
+            "B": image[..., 2],
+            "A": np.ones(mask.shape, np.float32),
+            "source": source.astype(np.float32),
+            "matte": mask.astype(np.float32),
+            "confidence": confidence,
+            "Z": finite_depth,
+        }
+
+    # -- the job --------------------------------------------------------------------------------
+    def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
+        """Render ``frames`` (default: the shot range); skip frames already done with the same inputs."""
+        from ..farm.workunit import Manifest
+        from ..imageio import exr
+
+        frames = list(self.shot.frames if frames is None else frames)
+        outside = sorted(set(frames) - set(self.shot.frames))
+        if outside:
+            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        started = time.perf_counter()
+        manifest = Manifest(self.out_dir)
+        plan = self.plan
+        provenance_model = None
+        written, skipped = [], []
+        for i, t in enumerate(frames):
+            inputs_hash = self.frame_inputs_hash(t)
+            if not force and manifest.is_done(t, inputs_hash):
+                skipped.append(t)
+                self.progress(0.4 + 0.6 * (i + 1) / len(frames), f"frame {t}: up to date, skipped")
+                continue
+            channels = self.render(t)
+            if provenance_model is None:
+                provenance_model = dict(self.generator.provenance())
+            prov = make_provenance(
+                job=JOB_KIND,
+                generator=self.params.generator,
+                seed=self.params.seed,
+                inputs_hash=inputs_hash,
+                prompt=self.params.prompt,
+                model=provenance_model,
+                extra={"frame": t, "keyframes": plan.keyframes, "camera": self.shot.camera.prim_path},
+            )
+            path = self.output.path(t)
+            exr.write_exr(
+                path,
+                channels,
+                kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "source": "id", "matte": "mask", "confidence": "mask", "Z": "depth"},
+                metadata=prov,
+                colourspace="ACEScg",
+            )
+            manifest.record(t, inputs_hash, [path])
+            written.append(t)
+            self.progress(0.4 + 0.6 * (i + 1) / len(frames), f"frame {t}: written {path.name}")
+        layer = self.write_layer(provenance_model)
+        elapsed = time.perf_counter() - started
+        return {
+            "job": JOB_KIND,
+            "out": str(self.out_dir),
+            "images": str(self.output.hash_pattern),
+            "layer": str(layer),
+            "frames": format_frames(frames),
+            "written": format_frames(written),
+            "skipped": format_frames(skipped),
+            "keyframes": plan.keyframes,
+            "missing_after_plates": plan.missing_after_plates,
+            "missing_after_keyframes": plan.missing_after_keyframes,
+            "seconds": round(elapsed, 3),
+            "generator_seconds": round(self.generator_seconds, 3),
+        }
+
+    def write_layer(self, model: Mapping[str, Any] | None) -> Path:
+        from ..usd_out.aov_layer import write_card_layer
+
+        if model is None:
+            model = dict(self.generator.provenance())
+        prov = make_provenance(
+            job=JOB_KIND,
+            generator=self.params.generator,
+            seed=self.params.seed,
+            inputs_hash=self.plan.key,
+            prompt=self.params.prompt,
+            model=model,
+            extra={"keyframes": self.plan.keyframes, "frames": format_frames(self.shot.frames)},
+        )
+        return write_card_layer(
+            self.out_dir / LAYER_NAME,
+            camera=self.shot.camera,
+            frames=self.shot.frames,
+            image_name=f"{OUTPUT_NAME}.####.exr",
+            resolution=self.shot.resolution,
+            provenance=prov,
+            colourspace="ACEScg",
+            card_name="genpost_setext",
+        )
+
+
+def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """The job-file entry point (``genpost run``): params as in :data:`JOB_PARAMS`."""
+    job = SetExtension(SetExtensionParams.from_mapping(params), out_dir, progress=progress)
+    return job.run(frames, force=force)

@@ -1,0 +1,1 @@
+"""Quality control: temporal warping error, contact sheets, reports."""

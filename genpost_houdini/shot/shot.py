@@ -1,0 +1,163 @@
+"""The Shot: a camera track plus per-frame plate, depth and mask sequences of one resolution.
+
+Jobs read frames through :class:`Shot` so every input check (missing frame, resolution
+mismatch, unusable depth) happens in one place and names the file at fault, and so frames are
+streamed through a small cache instead of held for the whole shot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from ..errors import ResolutionMismatchError, UsageError
+from .frames import FrameSeq, format_frames
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .camera import CameraTrack, CameraView
+
+log = logging.getLogger("genpost")
+
+
+@dataclass
+class FrameData:
+    """One frame's inputs. ``mask`` is boolean (True = the job's region), may be None."""
+
+    frame: int
+    view: "CameraView"
+    depth: "np.ndarray"
+    plate: "np.ndarray | None" = None
+    mask: "np.ndarray | None" = None
+
+
+@dataclass
+class Shot:
+    """A camera track and the image sequences that belong to it.
+
+    ``frames`` is the shot range the job plans over (keyframes, depth range); a chunk renders a
+    subset of it. Resolution comes from the first depth frame; every other image must agree.
+    """
+
+    camera: "CameraTrack"
+    depth: FrameSeq
+    frames: list[int]
+    plate: FrameSeq | None = None
+    mask: FrameSeq | None = None
+    mask_threshold: float = 0.5
+    cache_size: int = 12
+    _resolution: tuple[int, int] | None = field(default=None, init=False, repr=False)
+    _cache: "OrderedDict[tuple[str, int], object]" = field(default_factory=OrderedDict, init=False, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        stage: str | os.PathLike[str],
+        *,
+        camera: str | None,
+        depth: str,
+        frames: Sequence[int],
+        plate: str | None = None,
+        mask: str | None = None,
+        base: str | os.PathLike[str] | None = None,
+    ) -> "Shot":
+        """Open the stage's camera and the sequences; refuse missing frames up front."""
+        from .camera import CameraTrack
+
+        if not frames:
+            raise UsageError("empty frame range")
+        track = CameraTrack.open(Path(stage), camera)
+        shot = cls(
+            camera=track,
+            depth=FrameSeq.parse(depth, base),
+            frames=sorted(set(frames)),
+            plate=FrameSeq.parse(plate, base) if plate else None,
+            mask=FrameSeq.parse(mask, base) if mask else None,
+        )
+        shot.check_frames(shot.frames)
+        return shot
+
+    # -- checks -----------------------------------------------------------------------------
+    def sequences(self) -> dict[str, FrameSeq]:
+        seqs = {"depth": self.depth}
+        if self.plate is not None:
+            seqs["plate"] = self.plate
+        if self.mask is not None:
+            seqs["mask"] = self.mask
+        return seqs
+
+    def check_frames(self, frames: Sequence[int]) -> None:
+        """Raise MissingFrameError naming every sequence and frame that is not on disk."""
+        for what, seq in self.sequences().items():
+            seq.require(frames, what)
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        """(width, height) of the shot, from its first depth frame."""
+        if self._resolution is None:
+            depth = self.read("depth", self.frames[0])
+            self._resolution = (int(depth.shape[1]), int(depth.shape[0]))
+        return self._resolution
+
+    def input_files(self, frame: int) -> list[Path]:
+        return [seq.path(frame) for seq in self.sequences().values()]
+
+    # -- reading ----------------------------------------------------------------------------
+    def read(self, kind: str, frame: int) -> "np.ndarray":
+        """Read one image of one frame (cached): ``plate`` (H,W,3), ``depth`` (H,W; no hit = inf),
+        ``mask`` (H,W bool)."""
+        key = (kind, frame)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]  # type: ignore[return-value]
+        value = self._load(kind, frame)
+        self._cache[key] = value
+        while len(self._cache) > self.cache_size * 3:
+            self._cache.popitem(last=False)
+        return value
+
+    def _load(self, kind: str, frame: int) -> "np.ndarray":
+        from ..imageio import exr
+
+        seq = self.sequences().get(kind)
+        if seq is None:
+            raise UsageError(f"this shot has no {kind} sequence")
+        path = seq.path(frame)
+        if kind == "depth":
+            value = exr.read_depth(path)
+        elif kind == "plate":
+            value = exr.read_rgb(path)
+        else:
+            value = exr.read_mask(path) >= self.mask_threshold
+        got = (int(value.shape[1]), int(value.shape[0]))
+        if self._resolution is None and kind == "depth":
+            self._resolution = got
+        expected = self.resolution
+        if got != expected:
+            raise ResolutionMismatchError(
+                f"{path} is {got[0]}x{got[1]} but the shot's depth "
+                f"({self.depth.path(self.frames[0])}) is {expected[0]}x{expected[1]}"
+            )
+        return value
+
+    def view(self, frame: int) -> "CameraView":
+        width, height = self.resolution
+        return self.camera.view(frame, width, height)
+
+    def load(self, frame: int, *, plate: bool = True, mask: bool = True) -> FrameData:
+        return FrameData(
+            frame=frame,
+            view=self.view(frame),
+            depth=self.read("depth", frame),
+            plate=self.read("plate", frame) if plate and self.plate is not None else None,
+            mask=self.read("mask", frame) if mask and self.mask is not None else None,
+        )
+
+    def describe(self) -> str:
+        w, h = self.resolution
+        return f"{self.camera.prim_path} {w}x{h} frames {format_frames(self.frames)}"

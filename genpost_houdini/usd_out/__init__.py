@@ -1,0 +1,1 @@
+"""USD output: the layers lighters sublayer in Solaris (AOV cards, crowd instancers)."""

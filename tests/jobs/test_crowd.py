@@ -1,0 +1,142 @@
+"""Crowd replication on the bundled street shot (tiny), checked in 3D with the shot camera."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genpost_houdini.cli import main
+from genpost_houdini.imageio import exr
+from genpost_houdini.samples.extras import build_extras
+from genpost_houdini.samples.street import build_street
+from genpost_houdini.shot.camera import CameraTrack
+
+FRAMES = "1001-1006"
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("crowd")
+    info = build_street(root / "shot", frames=6, width=320, height=180).to_json()
+    info["extras"] = build_extras(root / "extras", frames=8, height=96)
+    info["root"] = str(root)
+    return info
+
+
+def _crowd(street: dict, out: Path, *extra: str) -> int:
+    return main([
+        "crowd", "--stage", street["stage"], "--region", street["crowd_region"],
+        "--source", street["extras"], "--depth", street["depth"], "--frames", FRAMES,
+        "--count", "40", "--seed", "7", "--out", str(out), "--progress", "none", *extra,
+    ])
+
+
+@pytest.fixture(scope="module")
+def crowd_out(street: dict) -> Path:
+    out = Path(street["root"]) / "out"
+    assert _crowd(street, out) == 0
+    return out
+
+
+def test_outputs_and_layer(crowd_out: Path) -> None:
+    from pxr import Usd, UsdGeom
+
+    img = exr.read_exr(crowd_out / "crowd.1003.exr")
+    for name in ("R", "G", "B", "A", "Z", "crowd_id"):
+        assert name in img.channels
+    ids = img.channel("crowd_id")
+    assert np.array_equal(ids, np.rint(ids)), "ids are float-exact integers"
+    stage = Usd.Stage.Open(str(crowd_out / "crowd.usda"))
+    inst = UsdGeom.PointInstancer(stage.GetPrimAtPath("/genpost_crowd/instancer"))
+    usd_ids = list(inst.GetIdsAttr().Get())
+    assert len(usd_ids) == len(set(usd_ids)) == 40
+    assert len(inst.GetPositionsAttr().Get()) == 40
+    assert len(inst.GetOrientationsAttr().Get(1003)) == 40
+    visible = {int(v) for v in np.unique(ids) if v > 0}
+    assert visible and visible <= set(usd_ids)
+    assert img.metadata["job"] == "crowd"
+    assert "GENPOST-SYNTHETIC-0001" in json.dumps(img.metadata["sources"])
+    sprite = crowd_out / "sprites" / "source_0.0001.exr"
+    assert sprite.is_file()
+
+
+def test_instances_stand_on_the_region_in_3d(street: dict, crowd_out: Path) -> None:
+    from pxr import Usd, UsdGeom
+
+    track = CameraTrack.open(street["stage"], street["camera"])
+    stage = Usd.Stage.Open(street["stage"])
+    pts = np.array(UsdGeom.Mesh(stage.GetPrimAtPath(street["crowd_region"])).GetPointsAttr().Get(), dtype=np.float64)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    for frame in (1001, 1006):
+        img = exr.read_exr(crowd_out / f"crowd.{frame}.exr")
+        ids, alpha, z = img.channel("crowd_id"), img.channel("A"), img.channel("Z")
+        view = track.view(frame, img.width, img.height)
+        c2w = np.linalg.inv(view.world_to_camera)
+        feet_heights = []
+        for iid in [int(v) for v in np.unique(ids) if v > 0][:15]:
+            ys, xs = np.nonzero((ids == iid) & (alpha > 0.5))
+            if len(ys) < 4:
+                continue
+            rays = np.linalg.inv(view.K) @ np.stack([xs, ys, np.ones_like(xs)]).astype(np.float64)
+            world = (c2w[:3, :3] @ (rays * z[ys, xs])).T + c2w[:3, 3]
+            # Every pixel of a person is within a person's height above the region and over it.
+            assert (world[:, 1] >= lo[1] - 0.1).all() and (world[:, 1] <= hi[1] + 2.1).all()
+            assert (world[:, 0] >= lo[0] - 0.8).all() and (world[:, 0] <= hi[0] + 0.8).all()
+            assert (world[:, 2] >= lo[2] - 0.8).all() and (world[:, 2] <= hi[2] + 0.8).all()
+            feet_heights.append(world[np.argmax(ys), 1] - lo[1])
+        # Feet touch the region, unless a nearer instance hides them.
+        assert feet_heights and np.median(np.abs(feet_heights)) < 0.3
+
+
+def test_occluded_by_the_set(street: dict, crowd_out: Path) -> None:
+    for frame in (1002, 1005):
+        img = exr.read_exr(crowd_out / f"crowd.{frame}.exr")
+        set_depth = exr.read_depth(Path(street["depth"].replace("####", str(frame))))
+        cover = img.channel("A") > 0.5
+        assert cover.any()
+        assert (img.channel("Z")[cover] <= set_depth[cover] * 1.021).all()
+
+
+def test_ids_stable_and_rerun_identical(street: dict, crowd_out: Path) -> None:
+    a = exr.read_exr(crowd_out / "crowd.1002.exr").channel("crowd_id")
+    b = exr.read_exr(crowd_out / "crowd.1003.exr").channel("crowd_id")
+    ids_a, ids_b = {int(v) for v in np.unique(a) if v > 0}, {int(v) for v in np.unique(b) if v > 0}
+    assert len(ids_a & ids_b) >= 0.8 * max(len(ids_a), len(ids_b))
+    again = Path(street["root"]) / "again"
+    assert _crowd(street, again) == 0
+    for f in (1001, 1004):
+        x = exr.read_exr(crowd_out / f"crowd.{f}.exr").pixels
+        y = exr.read_exr(again / f"crowd.{f}.exr").pixels
+        assert np.array_equal(x, y)
+    other = Path(street["root"]) / "seed8"
+    assert main(["crowd", "--stage", street["stage"], "--region", street["crowd_region"], "--source", street["extras"],
+                 "--depth", street["depth"], "--frames", "1001-1001", "--count", "40", "--seed", "8", "--out", str(other),
+                 "--progress", "none"]) == 0
+    assert not np.array_equal(exr.read_exr(other / "crowd.1001.exr").pixels, exr.read_exr(crowd_out / "crowd.1001.exr").pixels)
+
+
+def test_consent_required(street: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = Path(street["extras"]).parent
+    copy = tmp_path / "noconsent"
+    shutil.copytree(src, copy)
+    for f in copy.glob("*.json"):
+        f.unlink()
+    pattern = str(copy / "extras.####.exr")
+    args = ["crowd", "--stage", street["stage"], "--region", street["crowd_region"], "--source", pattern,
+            "--depth", street["depth"], "--frames", "1001-1001", "--count", "5", "--out", str(tmp_path / "o"), "--progress", "none"]
+    assert main(args) == 3
+    assert "consent" in capsys.readouterr().err
+    assert main(args + ["--no-consent-record"]) == 0
+    meta = exr.read_exr(tmp_path / "o" / "crowd.1001.exr").metadata
+    assert str(meta.get("no_consent_record")).lower() in ("true", "1")
+
+
+def test_unknown_region_prim(street: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["crowd", "--stage", street["stage"], "--region", "/nope", "--source", street["extras"],
+               "--depth", street["depth"], "--frames", "1001-1001", "--out", str(tmp_path), "--progress", "none"])
+    assert rc == 3
+    assert "/nope" in capsys.readouterr().err
