@@ -30,6 +30,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--shot-frames", default=None, help="the whole shot's range when --frames is a chunk")
     p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit")
     p.add_argument("--progress", choices=["text", "openjd", "none"], default="text")
+    p.add_argument("--plate", default="", help="plate pattern (only for --qc's composite)")
+    p.add_argument("--qc", action="store_true", help="after rendering, measure warping error and repetition (OUT/crowd_qc.json)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)
 
@@ -55,7 +57,7 @@ def crowd_params(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..jobs.crowd_replication import run_job
+    from ..jobs.crowd_replication import CrowdParams, CrowdReplication
     from ..progress import ProgressPrinter
     from ..shot.frames import parse_frame_range
 
@@ -65,7 +67,17 @@ def run(args: argparse.Namespace) -> int:
 
         print(write_job_file(args.save_job, "crowd", params, out=args.out))
         return 0
-    result = run_job(params, parse_frame_range(args.frames), out_dir=args.out, force=args.force, progress=ProgressPrinter("crowd", style=args.progress))
+    job = CrowdReplication(CrowdParams.from_mapping(params), args.out, progress=ProgressPrinter("crowd", style=args.progress))
+    frames = parse_frame_range(args.frames)
+    result = job.run(frames, force=args.force)
+    if args.qc:
+        from pathlib import Path
+
+        from ..atomic import write_json_atomic
+        from ..qc.crowd import crowd_qc
+
+        result["qc"] = crowd_qc(job, frames, plate=args.plate or None)
+        write_json_atomic(Path(args.out) / "crowd_qc.json", result["qc"])
     if args.json:
         print(json.dumps(result, indent=2))
     else:

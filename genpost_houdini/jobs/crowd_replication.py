@@ -245,7 +245,7 @@ class CrowdReplication:
             "written": format_frames(written),
             "skipped": format_frames(skipped),
             "instances": len(self.instances),
-            "visible_instances": len(visible),
+            "visible_instances": len(visible) if written else None,  # counted over frames written now
             "seconds": round(time.perf_counter() - started, 3),
         }
 

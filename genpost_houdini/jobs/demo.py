@@ -26,6 +26,7 @@ def run_demo(
     resolution: tuple[int, int] = (960, 540),
     generator: str = "classical",
     seed: int = 0,
+    crowd_count: int = 120,
     progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, Any]:
     """Build the bundled shot under ``out/shot``, extend it into ``out/setext``, measure it, and
@@ -57,6 +58,23 @@ def run_demo(
     setext_dir = out / "setext"
     result = run_job(params, shot_frames, out_dir=setext_dir, progress=lambda f, m: report(0.1 + 0.7 * f, m))
 
+    report(0.7, "crowd on the pavement")
+    from ..jobs.crowd_replication import CrowdParams, CrowdReplication
+    from ..qc.crowd import crowd_qc
+    from ..samples.extras import build_extras
+
+    extras = build_extras(out / "shot" / "extras", frames=24, height=192)
+    crowd_job = CrowdReplication(
+        CrowdParams.from_mapping({
+            "stage": info["stage"], "camera": info["camera"], "region": info["crowd_region"], "source": extras,
+            "depth": info["depth"], "frames": format_frames(shot_frames), "count": crowd_count, "seed": seed,
+        }),
+        out / "crowd",
+        progress=lambda f, m: report(0.7 + 0.1 * f, m),
+    )
+    crowd_result = crowd_job.run()
+    crowd_result["qc"] = crowd_qc(crowd_job, shot_frames, plate=str(setext_dir / "setext.####.exr"))
+
     report(0.8, "measuring temporal stability")
     shot = Shot.open(info["stage"], camera=info["camera"], depth=info["depth"], frames=shot_frames, plate=info["plate"], mask=info["extend"])
     images = FrameSeq.parse(str(setext_dir / "setext.####.exr"))
@@ -81,6 +99,9 @@ def run_demo(
         out_img = exr.read_exr(images.path(f), ["R", "G", "B", "source"])
         tiles = [("plate (before)", to_srgb8(plate)), ("set extension (after)", to_srgb8(out_img.get(["R", "G", "B"])))]
         tiles.append(("source: grey plate, blue other frame, green keyframe, orange generated", source_view(out_img.channel("source"))))
+        crowd = exr.read_exr(out / "crowd" / f"crowd.{f:04d}.exr", ["R", "G", "B", "A"])
+        over = crowd.get(["R", "G", "B"]) + out_img.get(["R", "G", "B"]) * (1.0 - crowd.channel("A")[..., None])
+        tiles.append(("+ crowd", to_srgb8(over)))
         rows.append((f"frame {f}", tiles))
     sheet = write_contact_sheet(out / "contact_sheet.png", rows, title=f"genpost set extension, bundled street shot, generator {generator}, keyframes {result['keyframes']}")
 
@@ -94,8 +115,9 @@ def run_demo(
             "mean_abs_error_vs_truth": truth_error,
         },
         "contact_sheet": str(sheet),
+        "crowd": crowd_result,
     }
-    write_json_atomic(out / "qc.json", {"warping": qc_result, "summary": summary["qc"], "setext": result})
+    write_json_atomic(out / "qc.json", {"warping": qc_result, "summary": summary["qc"], "setext": result, "crowd": crowd_result})
     lines = [
         "# genpost demo: QC report",
         "",
@@ -108,7 +130,12 @@ def run_demo(
     ]
     if truth_error is not None:
         lines.append(f"- mean absolute error vs the full set render, inside the extension: {truth_error:.4f}")
-    lines += ["", f"Contact sheet: {sheet.name}. Images: setext/setext.####.exr. USD layer: setext/setext.usda."]
+    cq = crowd_result["qc"]
+    lines += [
+        f"- crowd: {crowd_result['instances']} instances on {info['crowd_region']}; warping error {cq['warping_error']:.3e} "
+        f"(plate {cq['plate_warping_error']:.3e}); repeated neighbour pairs: {len(cq['repeated_neighbour_pairs'])}",
+    ]
+    lines += ["", f"Contact sheet: {sheet.name}. Images: setext/setext.####.exr. USD layers: setext/setext.usda, crowd/crowd.usda."]
     write_text_atomic(out / "qc.md", "\n".join(lines) + "\n")
     report(1.0, "done")
     return summary

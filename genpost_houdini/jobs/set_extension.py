@@ -67,6 +67,11 @@ PATH_PARAMS = ("stage", "plate", "depth", "extend", "model")
 
 ProgressFn = Callable[[float, str], None]
 
+#: Hole generation: tile size and context margin (pixels).
+HOLE_TILE, HOLE_MARGIN = 160, 48
+#: Keyframes stop when the best candidate would add less than this fraction of what was missing.
+KEYFRAME_MIN_GAIN = 0.01
+
 
 @dataclass
 class SetExtensionParams:
@@ -335,7 +340,7 @@ class SetExtension:
                     bounds[c] = gain(c)
                     if bounds[c] > best_gain or (bounds[c] == best_gain and best is not None and c < best):
                         best, best_gain = c, bounds[c]
-                if best is None or best_gain <= max(0, int(0.002 * initial)):
+                if best is None or best_gain <= max(0, int(KEYFRAME_MIN_GAIN * initial)):
                     break
                 keyframes.append(best)
                 del bounds[best]
@@ -399,34 +404,55 @@ class SetExtension:
             missing &= ~ok
 
     def _generate(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray, purpose: str) -> float:
-        """Fill ``missing`` with the generator; returns the seconds the generator took."""
+        """Fill ``missing`` with the generator; returns the seconds the generator took.
+
+        Keyframes are generated whole. The few pixels no frame and no keyframe saw ("holes")
+        are generated per tile with a margin of context, for generators that work frame by
+        frame: small holes then cost in proportion to their size, not the frame's.
+        """
         if not missing.any():
             return 0.0
         from ..conditioning.depth import DepthRange
+
+        drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
+        norm_depth = drange.normalise(depth)
+        started = time.perf_counter()
+        if purpose == "keyframe" or getattr(self.generator, "temporal", False):
+            windows = [(slice(0, missing.shape[0]), slice(0, missing.shape[1]), slice(0, missing.shape[0]), slice(0, missing.shape[1]))]
+        else:
+            windows = list(_hole_tiles(missing, HOLE_TILE, HOLE_MARGIN))
+        for index, (ys, xs, core_y, core_x) in enumerate(windows):
+            want = np.zeros_like(missing)
+            want[core_y, core_x] = missing[core_y, core_x]
+            sub_missing = want[ys, xs]
+            if not sub_missing.any():
+                continue
+            result = self._generate_window(t, image[ys, xs], missing[ys, xs], sub_missing, norm_depth[ys, xs], f"{purpose}:{index}")
+            fill = np.zeros_like(missing)
+            fill[ys, xs] = sub_missing
+            image[fill] = result[sub_missing]
+            source[fill] = SOURCE_GENERATED
+        missing[:] = False
+        return time.perf_counter() - started
+
+    def _generate_window(self, t: int, image: np.ndarray, unknown: np.ndarray, generate: np.ndarray, depth: np.ndarray, purpose: str) -> np.ndarray:
         from ..generators.base import GenerationRequest
 
         p = self.params
-        drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
         request = GenerationRequest(
             frames=[t],
-            images=image[None].astype(np.float32, copy=True),
-            known=(~missing)[None],
-            generate=missing[None].copy(),
-            depth=drange.normalise(depth)[None],
+            images=np.where(unknown[..., None], 0.0, image)[None].astype(np.float32),
+            known=(~unknown)[None],
+            generate=generate[None].copy(),
+            depth=depth[None].astype(np.float32),
             seed=derive_seed(p.seed, t, purpose),
             prompt=p.prompt,
             negative_prompt=p.negative_prompt,
             strength=p.strength,
             colourspace="ACEScg",
-            options={"purpose": purpose},
+            options={},
         )
-        started = time.perf_counter()
-        result = np.asarray(self.generator.generate(request))[0]
-        elapsed = time.perf_counter() - started
-        image[missing] = result[missing]
-        source[missing] = SOURCE_GENERATED
-        missing[:] = False
-        return elapsed
+        return np.asarray(self.generator.generate(request))[0]
 
     def keyframe(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The completed keyframe image (H,W,3) and its source map (H,W), cached on disk."""
@@ -577,6 +603,21 @@ class SetExtension:
             colourspace="ACEScg",
             card_name="genpost_setext",
         )
+
+
+def _hole_tiles(missing: np.ndarray, tile: int, margin: int):
+    """(window rows, window cols, core rows, core cols) for every tile holding missing pixels."""
+    h, w = missing.shape
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            if missing[y0:y1, x0:x1].any():
+                yield (
+                    slice(max(0, y0 - margin), min(h, y1 + margin)),
+                    slice(max(0, x0 - margin), min(w, x1 + margin)),
+                    slice(y0, y1),
+                    slice(x0, x1),
+                )
 
 
 def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:

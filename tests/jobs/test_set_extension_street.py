@@ -1,0 +1,117 @@
+"""Set extension end to end on a tiny bundled street shot: contracts, chunking, layer, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genpost_houdini.cli import main
+from genpost_houdini.imageio import exr
+from genpost_houdini.samples.street import build_street
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("street")
+    info = build_street(root / "shot", frames=8, width=192, height=108).to_json()
+    info["root"] = str(root)
+    return info
+
+
+def _setext(street: dict, out: Path, frames: str, *extra: str) -> int:
+    return main([
+        "setext", "--stage", street["stage"], "--camera", street["camera"], "--plate", street["plate"],
+        "--depth", street["depth"], "--extend", street["extend"], "--frames", frames, "--out", str(out),
+        "--progress", "none", *extra,
+    ])
+
+
+@pytest.fixture(scope="module")
+def full_run(street: dict) -> Path:
+    out = Path(street["root"]) / "full"
+    assert _setext(street, out, "1001-1008") == 0
+    return out
+
+
+def test_sources_and_kept_plate(street: dict, full_run: Path) -> None:
+    for f in (1001, 1005, 1008):
+        plate = exr.read_rgb(Path(street["plate"].replace("####", str(f))))
+        mask = exr.read_mask(Path(street["extend"].replace("####", str(f)))) >= 0.5
+        img = exr.read_exr(full_run / f"setext.{f}.exr")
+        src = img.channel("source")
+        assert np.array_equal(img.get(["R", "G", "B"])[~mask], plate[~mask])
+        assert (src[~mask] == 0).all() and (src[mask] > 0).all()
+        assert set(np.unique(src)) <= {0.0, 1.0, 2.0, 3.0}
+        assert np.isfinite(img.pixels).all() or np.isinf(img.channel("Z")).any()
+        assert img.metadata["generator"] == "classical"
+        assert img.metadata["inputs_hash"]
+        assert img.metadata.get("colourspace") == "ACEScg" or img.colourspace == "ACEScg"
+
+
+def test_plan_prefers_projection(full_run: Path) -> None:
+    plan = json.loads(next((full_run / ".genpost").glob("plan.*.json")).read_text())
+    assert plan["keyframes"], "the region above the filmed set is seen by no plate: keyframes are needed"
+    assert set(plan["keyframes"]) <= set(range(1001, 1009))
+    assert plan["missing_after_keyframes"] < 0.1 * plan["missing_after_plates"]
+
+
+def test_any_chunking_gives_identical_pixels(street: dict, full_run: Path) -> None:
+    chunked = Path(street["root"]) / "chunked"
+    assert _setext(street, chunked, "1005-1008", "--shot-frames", "1001-1008") == 0
+    assert _setext(street, chunked, "1001-1004", "--shot-frames", "1001-1008") == 0
+    for f in range(1001, 1009):
+        a = exr.read_exr(full_run / f"setext.{f}.exr")
+        b = exr.read_exr(chunked / f"setext.{f}.exr")
+        assert np.array_equal(a.pixels, b.pixels), f"frame {f} differs between chunkings"
+
+
+def test_rerun_skips_done_frames(street: dict, full_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert _setext(street, full_run, "1001-1008", "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["written"] == "" and result["skipped"] == "1001-1008"
+
+
+def test_layer_sublayers_onto_the_shot(street: dict, full_run: Path) -> None:
+    from pxr import Sdf, Usd, UsdGeom, UsdShade
+
+    stage = Usd.Stage.Open(street["stage"])
+    stage.GetRootLayer().subLayerPaths.insert(0, str(full_run / "setext.usda"))
+    card = stage.GetPrimAtPath(street["camera"] + "/genpost_setext")
+    assert card and card.IsA(UsdGeom.Mesh)
+    tex = UsdShade.Shader(stage.GetPrimAtPath(street["camera"] + "/genpost_setext/material/texture"))
+    file_attr = tex.GetInput("file").GetAttr()
+    assert file_attr.GetTimeSamples() == list(range(1001, 1009))
+    assert file_attr.Get(1004).path == "./setext.1004.exr"
+    assert file_attr.GetColorSpace() == "ACEScg"
+    layer = Sdf.Layer.FindOrOpen(str(full_run / "setext.usda"))
+    assert layer.customLayerData["genpost"]["generator"] == "classical"
+    # The card sits inside the frustum, in front of the camera, within the clipping range.
+    pts = np.array(UsdGeom.Mesh(card).GetPointsAttr().Get())
+    assert (pts[:, 2] < 0).all()
+
+
+def test_bad_inputs_exit_3_naming_the_file(street: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shot = Path(street["plate"]).parent
+    broken = tmp_path / "shot"
+    shutil.copytree(shot, broken)
+    (broken / "plate.1003.exr").unlink()
+    args = ["setext", "--stage", str(broken / Path(street["stage"]).name), "--plate", str(broken / "plate.####.exr"),
+            "--depth", str(broken / "depth.####.exr"), "--extend", str(broken / "extend.####.exr"),
+            "--frames", "1001-1004", "--out", str(tmp_path / "o"), "--progress", "none"]
+    assert main(args) == 3
+    assert "plate.1003.exr" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "setext.1001.exr").exists()
+
+    assert main(args[:-6] + ["--camera", "/no/such/camera"] + args[-6:]) == 3
+    assert "/no/such/camera" in capsys.readouterr().err
+
+    small = exr.read_exr(broken / "depth.1002.exr")
+    exr.write_exr(broken / "depth.1002.exr", {"Z": small.channel("Z")[::2, ::2]}, kinds={"Z": "depth"})
+    shutil.copy(shot / "plate.1003.exr", broken / "plate.1003.exr")
+    assert main(args) == 3
+    assert "depth.1002.exr" in capsys.readouterr().err
