@@ -126,7 +126,7 @@ class CrowdReplication:
         from ..shot.shot import Shot
 
         self.params = params
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
         self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames)
         self.sources = [

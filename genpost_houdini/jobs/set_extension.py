@@ -181,7 +181,7 @@ class SetExtension:
         from ..shot.shot import Shot
 
         self.params = params
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir).absolute()
         self.work_dir = self.out_dir / ".genpost"
         self.progress = progress or (lambda fraction, message: None)
         self.shot = Shot.open(

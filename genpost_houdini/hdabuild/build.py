@@ -1,0 +1,124 @@
+"""Build ``otls/`` from ``hda/``: the whole tree as ``{relative path: bytes}``, then write or diff it.
+
+Each asset becomes its own library directory ``otls/<library>.hda/`` (Houdini installs an
+expanded directory whose name ends ``.hda`` from any ``HOUDINI_PATH/otls``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ..atomic import write_bytes_atomic
+from . import render
+from .names import table_qualified
+from .spec import AssetSpec, SpecError, load_specs
+
+#: Operator names in INDEX__SECTION that mark a library as ours (stale ones are removed).
+OUR_NAMESPACE = "genpost::"
+
+
+def build_asset(spec: AssetSpec) -> dict[str, bytes]:
+    """Files of one expanded library, keyed by path relative to the library directory."""
+    funcs = [render.function_name(f) for f in spec.functions()]
+    dupes = sorted({f for f in funcs if funcs.count(f) > 1})
+    if dupes:
+        raise SpecError(f"{spec.source}: two glue functions share the name(s) {', '.join(dupes)}")
+    op = render.operator_folder_name(spec)
+    sections = {
+        "DialogScript": render.dialog_script(spec),
+        "PythonCook": render.python_cook(spec),
+        "TypePropertiesOptions": render.type_properties_options(),
+        "Help": render.help_card(spec),
+        "Tools.shelf": render.tools_shelf(spec),
+        "FunctionName": render.short_type(spec),
+        "CreateScript": render.create_script(spec),
+        "PythonModule": render.python_module(spec),
+        "ExtraFileOptions": render.extra_file_options(),
+    }
+    files: dict[str, bytes] = {f"{op}/{name}": sections[name].encode("utf-8") for name in render.OPERATOR_SECTIONS}
+    files[f"{op}/Sections.list"] = render.sections_list([(n, n) for n in render.OPERATOR_SECTIONS]).encode()
+    files["INDEX__SECTION"] = render.index_section(spec).encode("utf-8")
+    files["houdini.hdalibrary"] = b""
+    files["Sections.list"] = render.sections_list(
+        [
+            ("INDEX__SECTION", "INDEX_SECTION"),
+            ("houdini.hdalibrary", "houdini.hdalibrary"),
+            (op, table_qualified(spec.type_name, spec.table)),
+        ]
+    ).encode("utf-8")
+    return files
+
+
+def build_tree(src_dir: str | os.PathLike[str]) -> dict[str, bytes]:
+    """Every library built from ``src_dir``: ``{"<library>.hda/<path>": bytes}``."""
+    tree: dict[str, bytes] = {}
+    for spec in load_specs(src_dir):
+        for rel, data in build_asset(spec).items():
+            tree[f"{spec.library}/{rel}"] = data
+    return dict(sorted(tree.items()))
+
+
+def _our_libraries(out_dir: Path) -> list[Path]:
+    libs = []
+    for lib in sorted(out_dir.glob("*.hda")):
+        index = lib / "INDEX__SECTION"
+        if lib.is_dir() and index.is_file() and f"Operator:     {OUR_NAMESPACE}" in index.read_text(errors="replace"):
+            libs.append(lib)
+    return libs
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def diff_tree(tree: dict[str, bytes], out_dir: str | os.PathLike[str]) -> list[str]:
+    """What differs between ``out_dir`` and ``tree`` (empty list: no drift)."""
+    out_dir = Path(out_dir)
+    problems: list[str] = []
+    libraries = sorted({rel.split("/", 1)[0] for rel in tree})
+    for rel, data in tree.items():
+        path = out_dir / rel
+        if not path.is_file():
+            problems.append(f"missing: {path}")
+        elif path.read_bytes() != data:
+            problems.append(f"differs: {path}")
+    for lib in _our_libraries(out_dir) if out_dir.is_dir() else []:
+        if lib.name not in libraries:
+            problems.append(f"not built from hda/ (stale library): {lib}")
+            continue
+        for rel in _files_under(lib):
+            if f"{lib.name}/{rel}" not in tree:
+                problems.append(f"extra file: {lib / rel}")
+    return problems
+
+
+def write_tree(tree: dict[str, bytes], out_dir: str | os.PathLike[str]) -> tuple[list[Path], list[Path]]:
+    """Write ``tree`` under ``out_dir``: only changed files are rewritten (atomically); files and
+    libraries of ours that the build no longer makes are removed. Returns (written, removed)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    removed: list[Path] = []
+    libraries = sorted({rel.split("/", 1)[0] for rel in tree})
+    for lib in _our_libraries(out_dir):
+        if lib.name not in libraries:
+            shutil.rmtree(lib)
+            removed.append(lib)
+        else:
+            for rel in _files_under(lib):
+                if f"{lib.name}/{rel}" not in tree:
+                    (lib / rel).unlink()
+                    removed.append(lib / rel)
+    for rel, data in tree.items():
+        path = out_dir / rel
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        if data:
+            write_bytes_atomic(path, data)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+        written.append(path)
+    return written, removed

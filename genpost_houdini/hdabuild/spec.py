@@ -1,0 +1,259 @@
+"""Declarative asset sources (``hda/*.toml``): loading and validation.
+
+One file describes one Python-type operator: its type name, table (context), label, icon,
+inputs, TAB-menu submenu, help card, parameters in folders, callbacks and the glue function the
+cook calls. Functions are named ``"module.path:function"`` and must live in
+``genpost_houdini.houdini`` (the only package allowed to import hou).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadInputError
+from .names import TABLES, split_type_name
+
+PARM_TYPES = ("string", "file", "image", "directory", "integer", "float", "toggle", "button", "label")
+MENU_KINDS = ("menu", "menureplace", "menutoggle")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_FUNC_RE = re.compile(r"^genpost_houdini\.houdini(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*$")
+
+
+class SpecError(BadInputError):
+    """An HDA source file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ParmSpec:
+    name: str
+    label: str
+    type: str
+    default: tuple[str, ...] = ()
+    default_expr: str = ""
+    range: tuple[float, float] | None = None
+    strict_min: bool = False
+    strict_max: bool = False
+    menu: tuple[tuple[str, str], ...] = ()
+    menu_script: str = ""
+    menu_kind: str = "menu"
+    help: str = ""
+    hidewhen: str = ""
+    disablewhen: str = ""
+    callback: str = ""
+    joinnext: bool = False
+    file_pattern: str = ""
+    prim_picker: bool = False
+    multiline: bool = False
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FolderSpec:
+    name: str
+    label: str
+    parms: tuple[ParmSpec, ...]
+    collapsible: bool = False
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    source: Path
+    type_name: str
+    table: str
+    label: str
+    icon: str
+    library: str
+    inputs: tuple[int, int]
+    input_labels: tuple[str, ...]
+    submenu: str
+    cook: str
+    summary: str
+    help: str
+    folders: tuple[FolderSpec, ...]
+    min_houdini: str = "20.5"
+
+    @property
+    def short_name(self) -> str:
+        return split_type_name(self.type_name)[1]
+
+    def functions(self) -> list[str]:
+        """Glue functions referenced by callbacks and menus, in first-use order, no repeats."""
+        seen: list[str] = []
+        for folder in self.folders:
+            for parm in folder.parms:
+                for ref in (parm.callback, parm.menu_script):
+                    if ref and ref not in seen:
+                        seen.append(ref)
+        return seen
+
+
+def _want(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
+    if key not in data:
+        if default is ...:
+            raise SpecError(f"{where}: missing field '{key}'")
+        return default
+    value = data[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise SpecError(f"{where}: field '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _check_func(ref: str, where: str) -> str:
+    if ref and not _FUNC_RE.match(ref):
+        raise SpecError(f"{where}: '{ref}' must be 'genpost_houdini.houdini.<module>:<function>'")
+    return ref
+
+
+def _default_strings(value: Any, where: str) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, bool):
+            out.append("1" if v else "0")
+        elif isinstance(v, (int, float, str)):
+            out.append(str(v))
+        else:
+            raise SpecError(f"{where}: default {v!r} is not a string, number or bool")
+    return tuple(out)
+
+
+_PARM_KEYS = {
+    "name", "label", "type", "default", "default_expr", "range", "strict_min", "strict_max", "menu",
+    "menu_script", "menu_kind", "help", "hidewhen", "disablewhen", "callback", "joinnext",
+    "file_pattern", "prim_picker", "multiline", "tags",
+}
+
+
+def _parm(data: dict[str, Any], where: str) -> ParmSpec:
+    unknown = sorted(set(data) - _PARM_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    name = _want(data, "name", str, where)
+    where = f"{where} '{name}'"
+    if not _NAME_RE.match(name):
+        raise SpecError(f"{where}: parameter name must be lower case letters, digits, '_'")
+    ptype = _want(data, "type", str, where)
+    if ptype not in PARM_TYPES:
+        raise SpecError(f"{where}: type '{ptype}' is not one of {', '.join(PARM_TYPES)}")
+    rng = _want(data, "range", list, where, None)
+    if rng is not None and (len(rng) != 2 or not all(isinstance(v, (int, float)) for v in rng)):
+        raise SpecError(f"{where}: range must be [min, max]")
+    menu = _want(data, "menu", list, where, [])
+    if any(not (isinstance(m, list) and len(m) == 2 and all(isinstance(s, str) for s in m)) for m in menu):
+        raise SpecError(f"{where}: menu must be a list of [token, label] pairs")
+    menu_kind = _want(data, "menu_kind", str, where, "menu")
+    if menu_kind not in MENU_KINDS:
+        raise SpecError(f"{where}: menu_kind must be one of {', '.join(MENU_KINDS)}")
+    menu_script = _check_func(_want(data, "menu_script", str, where, ""), where)
+    if menu and menu_script:
+        raise SpecError(f"{where}: give either menu or menu_script, not both")
+    tags = _want(data, "tags", dict, where, {})
+    return ParmSpec(
+        name=name,
+        label=_want(data, "label", str, where),
+        type=ptype,
+        default=_default_strings(data["default"], where) if "default" in data else (),
+        default_expr=_want(data, "default_expr", str, where, ""),
+        range=(float(rng[0]), float(rng[1])) if rng is not None else None,
+        strict_min=_want(data, "strict_min", bool, where, False),
+        strict_max=_want(data, "strict_max", bool, where, False),
+        menu=tuple((m[0], m[1]) for m in menu),
+        menu_script=menu_script,
+        menu_kind=menu_kind,
+        help=_want(data, "help", str, where, "").strip(),
+        hidewhen=_want(data, "hidewhen", str, where, ""),
+        disablewhen=_want(data, "disablewhen", str, where, ""),
+        callback=_check_func(_want(data, "callback", str, where, ""), where),
+        joinnext=_want(data, "joinnext", bool, where, False),
+        file_pattern=_want(data, "file_pattern", str, where, ""),
+        prim_picker=_want(data, "prim_picker", bool, where, False),
+        multiline=_want(data, "multiline", bool, where, False),
+        tags=tuple(sorted((str(k), str(v)) for k, v in tags.items())),
+    )
+
+
+_ASSET_KEYS = {
+    "type", "table", "label", "icon", "library", "inputs", "input_labels", "submenu", "cook",
+    "summary", "help", "min_houdini", "folder",
+}
+
+
+def load_spec(path: str | Path) -> AssetSpec:
+    """Read and validate one ``hda/*.toml`` source; raise :class:`SpecError` naming file and field."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read HDA source: {exc}") from exc
+    where = str(path)
+    unknown = sorted(set(data) - _ASSET_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    type_name = _want(data, "type", str, where)
+    try:
+        split_type_name(type_name)
+    except ValueError as exc:
+        raise SpecError(f"{where}: {exc}") from exc
+    table = _want(data, "table", str, where)
+    if table not in TABLES:
+        raise SpecError(f"{where}: table '{table}' is not one of {', '.join(TABLES)}")
+    inputs = _want(data, "inputs", list, where)
+    if len(inputs) != 2 or not all(isinstance(v, int) and v >= 0 for v in inputs) or inputs[0] > inputs[1]:
+        raise SpecError(f"{where}: inputs must be [min, max]")
+    library = _want(data, "library", str, where)
+    if not library.endswith(".hda") or "/" in library:
+        raise SpecError(f"{where}: library must be a file name ending .hda")
+    names: set[str] = set()
+    folders = []
+    for i, fdata in enumerate(_want(data, "folder", list, where)):
+        fwhere = f"{where} folder[{i}]"
+        fname = _want(fdata, "name", str, fwhere)
+        parms = tuple(_parm(p, f"{fwhere} parm") for p in _want(fdata, "parm", list, fwhere))
+        for p in parms:
+            if p.name in names:
+                raise SpecError(f"{fwhere}: parameter '{p.name}' defined twice")
+            names.add(p.name)
+        folders.append(
+            FolderSpec(fname, _want(fdata, "label", str, fwhere), parms, _want(fdata, "collapsible", bool, fwhere, False))
+        )
+    return AssetSpec(
+        source=path,
+        type_name=type_name,
+        table=table,
+        label=_want(data, "label", str, where),
+        icon=_want(data, "icon", str, where),
+        library=library,
+        inputs=(inputs[0], inputs[1]),
+        input_labels=tuple(_want(data, "input_labels", list, where, [])),
+        submenu=_want(data, "submenu", str, where),
+        cook=_check_func(_want(data, "cook", str, where), where),
+        summary=_want(data, "summary", str, where).strip(),
+        help=_want(data, "help", str, where).strip(),
+        folders=tuple(folders),
+        min_houdini=_want(data, "min_houdini", str, where, "20.5"),
+    )
+
+
+def load_specs(src_dir: str | Path) -> list[AssetSpec]:
+    """Every ``*.toml`` in ``src_dir``, sorted by file name; duplicate type names refused."""
+    src_dir = Path(src_dir)
+    if not src_dir.is_dir():
+        raise SpecError(f"{src_dir}: HDA source folder not found")
+    specs = [load_spec(p) for p in sorted(src_dir.glob("*.toml"))]
+    seen: dict[tuple[str, str], Path] = {}
+    for s in specs:
+        key = (s.table, s.type_name)
+        if key in seen:
+            raise SpecError(f"{s.source}: {s.type_name} ({s.table}) already defined in {seen[key]}")
+        seen[key] = s.source
+    libs: dict[str, Path] = {}
+    for s in specs:
+        if s.library in libs:
+            raise SpecError(f"{s.source}: library {s.library} already used by {libs[s.library]}")
+        libs[s.library] = s.source
+    return specs

@@ -1,0 +1,123 @@
+"""From node parameter values to a job file and the ``genpost`` command that runs it (no hou).
+
+The LOP cooks write the job as a JSON job file (``genpost_houdini.farm.jobfile``) into
+``OUT/.genpost/`` and run ``genpost run JOB --frames A-B``: the same file a wrangler, the
+farm or the wedge TOP reruns, and the job's manifest reuses frames already finished.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..errors import BadInputError
+
+#: Layer each job kind writes in its output folder (sublayered onto the stage).
+LAYER_NAMES = {"setext": "setext.usda", "crowd": "crowd.usda"}
+CLASSICAL = "classical"
+
+
+def _text(values: Mapping[str, Any], key: str) -> str:
+    return str(values.get(key, "") or "").strip()
+
+
+def _require(values: Mapping[str, Any], key: str, label: str, node: str) -> str:
+    text = _text(values, key)
+    if not text:
+        raise BadInputError(f"{node}: '{label}' is empty")
+    return text
+
+
+def frames_text(start: int, end: int, node: str = "node") -> str:
+    """``"A-B"`` for a frame range; BadInputError when end < start."""
+    start, end = int(start), int(end)
+    if end < start:
+        raise BadInputError(f"{node}: end frame {end} is before start frame {start}")
+    return f"{start}-{end}" if end != start else f"{start}"
+
+
+def _generation(values: Mapping[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"generator": _text(values, "generator") or CLASSICAL, "seed": int(values.get("seed", 0))}
+    if params["generator"] != CLASSICAL:
+        for key in ("model", "prompt", "runtime"):
+            if _text(values, key):
+                params[key] = _text(values, key)
+        if values.get("strength") is not None:
+            params["strength"] = float(values["strength"])
+    return params
+
+
+def setext_params(values: Mapping[str, Any], stage_file: str | os.PathLike[str], node: str = "node") -> dict[str, Any]:
+    """Job parameters (CLI names) of a set-extension job from the node's parameter values."""
+    params: dict[str, Any] = {
+        "stage": os.fspath(stage_file),
+        "plate": _require(values, "plate", "Plate", node),
+        "depth": _require(values, "depth", "Depth", node),
+        "extend": _require(values, "extend", "Extend Mask", node),
+        "frames": frames_text(values["framestart"], values["frameend"], node),
+        "out": _require(values, "outdir", "Output Folder", node),
+        **_generation(values),
+    }
+    if _text(values, "camera"):
+        params["camera"] = _text(values, "camera")
+    return params
+
+
+def crowd_params(values: Mapping[str, Any], stage_file: str | os.PathLike[str], node: str = "node") -> dict[str, Any]:
+    """Job parameters (CLI names) of a crowd job from the node's parameter values."""
+    params: dict[str, Any] = {
+        "stage": os.fspath(stage_file),
+        "region": _require(values, "region", "Region Prim", node),
+        "source": [_require(values, "source", "Source", node)],
+        "depth": _require(values, "depth", "Depth", node),
+        "frames": frames_text(values["framestart"], values["frameend"], node),
+        "count": int(values.get("count", 0)),
+        "seed": int(values.get("seed", 0)),
+        "out": _require(values, "outdir", "Output Folder", node),
+    }
+    if _text(values, "camera"):
+        params["camera"] = _text(values, "camera")
+    if _text(values, "sourcematte"):
+        params["source_matte"] = [_text(values, "sourcematte")]
+    if values.get("noconsent"):
+        params["no_consent_record"] = True
+    return params
+
+
+def job_file_path(out_dir: str | os.PathLike[str], kind: str) -> Path:
+    return Path(out_dir) / ".genpost" / f"houdini_{kind}.json"
+
+
+def write_job(kind: str, params: Mapping[str, Any]) -> Path:
+    """Write the job file for ``params`` into ``OUT/.genpost/houdini_<kind>.json`` (absolute paths)."""
+    from ..farm.jobfile import write_job_file
+
+    path = job_file_path(params["out"], kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_job_file(path, kind, params, absolute_paths=True, description=f"written by a Houdini {kind} node")
+
+
+def run_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], frames: str) -> list[str]:
+    """``genpost run JOB --frames A-B --progress openjd`` (progress lines the node can parse)."""
+    return [*genpost, "run", os.fspath(job_file), "--frames", frames, "--progress", "openjd"]
+
+
+def layer_path(kind: str, out_dir: str | os.PathLike[str]) -> Path:
+    return Path(out_dir) / LAYER_NAMES[kind]
+
+
+_EXIT_MEANING = {
+    2: "usage error (a bug in the node's command line: please report it)",
+    3: "bad input: fix the named file, frame or prim and cook again",
+    4: "the outputs failed their own check",
+    75: "a passing problem (busy GPU, lock held, out of memory): cook again to retry",
+    130: "interrupted",
+}
+
+
+def failure_message(kind: str, returncode: int, tail: str, log: str | os.PathLike[str]) -> str:
+    """What a node error says when ``genpost run`` fails: code, meaning, last lines, log file."""
+    meaning = _EXIT_MEANING.get(returncode, "failed")
+    last = "\n".join(tail.strip().splitlines()[-8:])
+    return f"genpost {kind} exited with {returncode}: {meaning}.\n{last}\nFull log: {os.fspath(log)}"

@@ -1,0 +1,144 @@
+"""A small stand-in for Houdini's ``hou`` module, covering only the calls genpost's glue makes.
+
+``hou`` is SideFX's (not ours) and cannot be installed here. Stages are REAL pxr stages: a node's
+``editableStage()`` is an in-memory ``Usd.Stage`` whose root layer sublayers the input stage's
+root layer and whose edit target is that root layer, as in a Python LOP (an active layer over
+the input).
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+
+class NodeError(Exception):
+    pass
+
+
+class OperationInterrupted(Exception):
+    pass
+
+
+class _Severity:
+    Message = "Message"
+    Warning = "Warning"
+    Error = "Error"
+
+
+severityType = _Severity
+
+
+class _UI:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, Any]] = []
+
+    def displayMessage(self, text: str, severity: Any = None, **_: Any) -> int:  # noqa: N802 - hou's name
+        self.messages.append((text, severity))
+        return 0
+
+
+class InterruptableOperation:
+    """Raises OperationInterrupted from ``updateProgress`` once ``interrupt_after`` updates happened."""
+
+    interrupt_after: int | None = None
+    instances: list["InterruptableOperation"] = []
+
+    def __init__(self, operation_name: str, long_operation_name: str | None = None, open_interrupt_dialog: bool = False):
+        self.name = operation_name
+        self.updates: list[tuple[float, str | None]] = []
+        self.entered = self.exited = False
+        InterruptableOperation.instances.append(self)
+
+    def __enter__(self) -> "InterruptableOperation":
+        self.entered = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.exited = True
+
+    def _update(self, fraction: float, status: str | None) -> None:
+        self.updates.append((fraction, status))
+        if self.interrupt_after is not None and len(self.updates) > self.interrupt_after:
+            raise OperationInterrupted("interrupted by the user")
+
+    def updateProgress(self, percentage: float = -1.0) -> None:  # noqa: N802
+        self._update(percentage, None)
+
+    def updateLongProgress(self, percentage: float = -1.0, long_op_status: str | None = None) -> None:  # noqa: N802
+        self._update(percentage, long_op_status)
+
+
+class Parm:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def eval(self) -> Any:
+        return _expand(self.value) if isinstance(self.value, str) else self.value
+
+    def unexpandedString(self) -> str:  # noqa: N802
+        return str(self.value)
+
+
+def _expand(text: str) -> str:
+    """Variable expansion like Houdini's: $F/$F4 become the current frame (1001 here)."""
+    import os
+    import re
+
+    text = re.sub(r"\$\{?F(\d*)\}?", lambda m: str(1001).zfill(int(m.group(1) or 1)), text)
+    return os.path.expandvars(text)
+
+
+class LopNode:
+    """A LOP node: parameters, inputs, and a real editable stage built over input 0's stage."""
+
+    def __init__(self, path: str, parms: dict[str, Any], inputs: list["LopNode | None"] | None = None, stage: Any = None):
+        self._path = path
+        self._parms = {k: Parm(v) for k, v in parms.items()}
+        self._inputs = inputs or []
+        self._stage = stage
+        self._editable = None
+
+    def path(self) -> str:
+        return self._path
+
+    def parm(self, name: str) -> Parm | None:
+        return self._parms.get(name)
+
+    def evalParm(self, name: str) -> Any:  # noqa: N802
+        return self._parms[name].eval()
+
+    def inputs(self) -> list["LopNode | None"]:
+        return list(self._inputs)
+
+    def stage(self) -> Any:
+        return self._stage if self._stage is not None else self.editableStage()
+
+    def editableStage(self) -> Any:  # noqa: N802
+        if self._editable is None:
+            from pxr import Sdf, Usd
+
+            active = Sdf.Layer.CreateAnonymous("active.usda")
+            if self._inputs and self._inputs[0] is not None:
+                active.subLayerPaths.append(self._inputs[0].stage().GetRootLayer().identifier)
+            self._editable = Usd.Stage.Open(active)
+            self._editable.SetEditTarget(Usd.EditTarget(active))
+        return self._editable
+
+
+def make_module(ui_available: bool = True) -> types.ModuleType:
+    """A fresh ``hou`` module object (install with ``monkeypatch.setitem(sys.modules, "hou", ...)``)."""
+    mod = types.ModuleType("hou")
+    mod.NodeError = NodeError
+    mod.OperationInterrupted = OperationInterrupted
+    mod.severityType = severityType
+    mod.ui = _UI()
+    mod.isUIAvailable = lambda: ui_available
+    InterruptableOperation.interrupt_after = None
+    InterruptableOperation.instances = []
+    mod.InterruptableOperation = InterruptableOperation
+    mod._current = None
+    mod.pwd = lambda: mod._current
+    mod.frame = lambda: 1001.0
+    mod.text = types.SimpleNamespace(expandString=_expand)
+    return mod
