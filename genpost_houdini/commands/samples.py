@@ -1,4 +1,4 @@
-"""`genpost samples` (not yet implemented: registers nothing)."""
+"""`genpost samples street DIR`: write the bundled default shot and print its paths as JSON."""
 
 from __future__ import annotations
 
@@ -6,4 +6,44 @@ import argparse
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Placeholder while the command is being built; replaced by the real parser."""
+    parser = sub.add_parser(
+        "samples",
+        help="write bundled sample shots (built procedurally, no downloads)",
+        description="Write a bundled sample shot and print its paths and frame patterns as JSON.",
+    )
+    kinds = parser.add_subparsers(dest="sample", metavar="SAMPLE", parser_class=type(parser))
+    street = kinds.add_parser(
+        "street",
+        help="a street set with a blue-screen cut: USD stage, plate, depth, extend mask, truth",
+        description="Write the bundled street shot into DIR: street.usda (camera /shot/camera, "
+        "filmed set /shot/set, extension proxy /shot/extension, crowd region /shot/crowd_region) "
+        "and per-frame plate/depth/extend/truth EXRs; print JSON with the paths and patterns.",
+    )
+    street.add_argument("dir", metavar="DIR", help="output folder (created)")
+    street.add_argument("--frames", type=int, default=48, metavar="N", help="number of frames (default 48)")
+    street.add_argument("--resolution", type=int, nargs=2, default=(960, 540), metavar=("W", "H"),
+                        help="image size (default 960 540)")
+    street.add_argument("--first-frame", type=int, default=1001, metavar="F", help="first frame number (default 1001)")
+    street.add_argument("--seed", type=int, default=0, help="layout seed (default 0)")
+    street.add_argument("--workers", type=int, default=None, metavar="N", help="render threads (default 2)")
+    street.add_argument("--force", action="store_true", help="rebuild even if DIR holds this exact build")
+    street.set_defaults(handler=_street)
+    parser.set_defaults(handler=_no_sample)
+
+
+def _no_sample(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+
+    raise UsageError("name a sample: genpost samples street DIR")
+
+
+def _street(args: argparse.Namespace) -> int:
+    import json
+
+    from ..samples import build_street
+
+    width, height = args.resolution
+    shot = build_street(args.dir, frames=args.frames, width=width, height=height,
+                        first_frame=args.first_frame, seed=args.seed, workers=args.workers, force=args.force)
+    print(json.dumps(shot.to_json(), indent=2))
+    return 0
