@@ -1,4 +1,4 @@
-"""`genpost run` (not yet implemented: registers nothing)."""
+"""`genpost run JOB.json --frames A-B [--wedge NAME=VALUE ...] [--force]`: run a job file's chunk."""
 
 from __future__ import annotations
 
@@ -6,4 +6,48 @@ import argparse
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Placeholder while the command is being built; replaced by the real parser."""
+    p = sub.add_parser(
+        "run",
+        help="run a job file (or one chunk of its frames / one wedge)",
+        description="Run a JSON job file written by `genpost setext/crowd --save-job`. Frames "
+        "whose outputs exist with a matching inputs hash are skipped (see OUT/manifest.json); "
+        "--force redoes them. Exit codes: 0 ok, 2 usage, 3 bad input (do not retry), "
+        "75 transient (retry).",
+    )
+    p.add_argument("job", metavar="JOB.json", help="the job file")
+    p.add_argument("--frames", metavar="A-B", help="the chunk to run (default: the job's whole shot range)")
+    p.add_argument("--wedge", metavar="NAME=VALUE", action="append", default=[],
+                   help="run only the wedge with this value (repeatable); without it every wedge runs")
+    p.add_argument("--wedge-index", type=int, metavar="I", help="run only wedge number I (0-based)")
+    p.add_argument("--force", action="store_true", help="redo every frame, even those already done")
+    p.add_argument("--progress", choices=("auto", "openjd", "text", "none"), default="auto",
+                   help="progress lines: openjd prints `openjd_progress: N` (auto: inside OpenJD sessions)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..errors import UsageError
+    from ..farm.jobfile import load_job_file
+    from ..farm.progress import Progress
+    from ..farm.runner import plan, preflight, run_units
+    from ..farm.wedges import split_param
+    from ..shot.frames import parse_frame_range
+
+    if args.wedge and args.wedge_index is not None:
+        raise UsageError("give --wedge or --wedge-index, not both")
+    spec = load_job_file(args.job)
+    frames = parse_frame_range(args.frames) if args.frames else None
+    values = dict(split_param(w) for w in args.wedge)
+    units = plan(spec, frames, wedge_values=values, wedge_index=args.wedge_index)
+    preflight(spec, units[0].frames)
+    progress = Progress(args.progress, parts=len(units))
+    results = run_units(units, force=args.force, progress=progress)
+    if args.json:
+        print(json.dumps(results, indent=2, sort_keys=True))
+    else:
+        for r in results:
+            print(f"genpost run: {r['kind']} frames {r['frames']} -> {r['out']}")
+    return 0

@@ -5,8 +5,8 @@ force: bool = False, progress=None) -> dict`` and ``JOB_PARAMS`` (name -> spec).
 TOP node and ``genpost run`` call jobs only through :func:`get_runner`, so a job file, a chunk
 and a wedge all run the same code. Importing this module imports no job (no numpy, no torch).
 
-``progress``, when given, is a callable the job may call as ``progress(done, total)`` (frames
-of this call) or ``progress(fraction)`` with ``0 <= fraction <= 1``.
+``progress``, when given, is a callable the job calls as ``progress(fraction, message)``
+(``0 <= fraction <= 1``; ``progress(done, total)`` is accepted too).
 """
 
 from __future__ import annotations

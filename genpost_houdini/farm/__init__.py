@@ -1,0 +1,1 @@
+"""Farm support: idempotent work units, job files, wedges, OpenJD bundles, PDG helpers."""
