@@ -235,7 +235,11 @@ class CrowdReplication:
             manifest.record(t, inputs_hash, [path])
             written.append(t)
             self.progress((i + 1) / len(frames), f"frame {t}: {len(self.instances)} instances -> {path.name}")
-        layer = self.write_layer(key)
+        from .set_extension import _layer_is_current
+
+        layer = self.out_dir / LAYER_NAME
+        if written or not _layer_is_current(layer, key):
+            layer = self.write_layer(key)
         return {
             "job": JOB_KIND,
             "out": str(self.out_dir),

@@ -562,7 +562,9 @@ class SetExtension:
             manifest.record(t, inputs_hash, [path])
             written.append(t)
             self.progress(0.4 + 0.6 * (i + 1) / len(frames), f"frame {t}: written {path.name}")
-        layer = self.write_layer(provenance_model)
+        layer = self.out_dir / LAYER_NAME
+        if written or not _layer_is_current(layer, self.plan.key):
+            layer = self.write_layer(provenance_model)
         elapsed = time.perf_counter() - started
         return {
             "job": JOB_KIND,
@@ -603,6 +605,17 @@ class SetExtension:
             colourspace="ACEScg",
             card_name="genpost_setext",
         )
+
+
+def _layer_is_current(path: Path, inputs_hash: str) -> bool:
+    """True when ``path`` is a layer this job wrote for the same inputs (a rerun need not rewrite it)."""
+    if not path.is_file():
+        return False
+    from pxr import Sdf
+
+    layer = Sdf.Layer.OpenAsAnonymous(str(path))
+    data = dict(layer.customLayerData) if layer else {}
+    return dict(data.get("genpost") or {}).get("inputs_hash") == inputs_hash
 
 
 def _hole_tiles(missing: np.ndarray, tile: int, margin: int):
