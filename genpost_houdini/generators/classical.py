@@ -1,0 +1,116 @@
+"""The default generator: depth-guided patch-based synthesis. No weights, no GPU, no torch.
+
+It continues the plate's own texture into the pixels to fill (PatchMatch + Wexler-style
+completion, see :mod:`.patchmatch`): facade pixels copy facade texture at a similar depth, far
+pixels copy far content. Frames are filled independently (``temporal = False``), each with a
+seed derived from (seed, frame number), so any chunking of a frame range gives the same pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import __version__
+from ..errors import BadInputError, UsageError
+from .base import GenerationRequest, ProgressFn, enforce_result, frame_seed
+from .patchmatch import QUALITY, CompletionParams, complete
+
+#: Options a request (``request.options``) or the constructor may set.
+_TUNABLE = ("patch_size", "depth_weight", "position_weight", "pca_dims")
+#: Options jobs pass to every backend that mean nothing here; accepted and ignored.
+_IGNORED = frozenset({"model", "models", "allow_pickle", "runtime", "device", "dtype", "steps",
+                      "guidance_scale", "conditioning_scale", "window", "overlap"})
+
+
+def _params(quality: Any, overrides: dict[str, Any]) -> CompletionParams:
+    if str(quality) not in QUALITY:
+        raise UsageError(f"classical generator: unknown quality {quality!r}; choose one of {', '.join(QUALITY)}")
+    params = QUALITY[str(quality)]
+    known_fields = {f.name for f in fields(CompletionParams)}
+    clean: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None or key in _IGNORED:
+            continue
+        if key not in known_fields or key not in _TUNABLE:
+            raise UsageError(f"classical generator: unknown option {key!r}; options: quality, {', '.join(_TUNABLE)}")
+        try:
+            num = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"classical generator: option {key}={value!r} is not a number") from None
+        if key in ("patch_size", "pca_dims"):
+            if not num.is_integer() or num < 1 or (key == "patch_size" and int(num) % 2 == 0):
+                raise UsageError(f"classical generator: {key} must be a positive (odd, for patch_size) integer, got {value!r}")
+            clean[key] = int(num)
+        else:
+            if not np.isfinite(num) or num < 0:
+                raise UsageError(f"classical generator: {key} must be a non-negative number, got {value!r}")
+            clean[key] = num
+    return replace(params, **clean)
+
+
+class ClassicalGenerator:
+    """Default: depth-guided patch synthesis that continues the plate's texture (no weights)."""
+
+    name = "classical"
+    temporal = False
+    description = "depth-guided PatchMatch completion that continues the plate's texture; no weights"
+
+    def __init__(self, quality: str = "normal", **options: Any) -> None:
+        self.quality = str(quality)
+        self.options = dict(options)
+        self.params = _params(self.quality, self.options)  # validate early
+
+    @classmethod
+    def availability(cls, options: Optional[dict[str, Any]] = None) -> tuple[bool, str]:
+        return True, ""
+
+    def provenance(self) -> dict[str, Any]:
+        p = self.params
+        return {
+            "model_id": f"genpost-classical-patchmatch/{__version__}",
+            "weights_hash": "",
+            "licence": "no weights (algorithmic)",
+            "quality": self.quality,
+            "patch_size": p.patch_size,
+            "depth_weight": p.depth_weight,
+            "position_weight": p.position_weight,
+        }
+
+    def _request_params(self, request: GenerationRequest) -> CompletionParams:
+        opts = dict(self.options)
+        quality = request.options.get("quality", self.quality)
+        opts.update({k: v for k, v in request.options.items() if k in _TUNABLE})
+        return _params(quality, opts)
+
+    def generate(self, request: GenerationRequest, progress: Optional[ProgressFn] = None) -> np.ndarray:
+        """Fill ``request.generate`` frame by frame; known pixels come back bit-exactly."""
+        params = self._request_params(request)
+        out = request.images.copy()
+        nf = len(request.frames)
+        for i, frame in enumerate(request.frames):
+            if not request.generate[i].any():
+                continue
+            rng = np.random.default_rng(frame_seed(request.seed, frame))
+
+            def _frame_progress(frac: float, msg: str, _i: int = i, _f: int = frame) -> None:
+                if progress is not None:
+                    progress((_i + frac) / nf, f"frame {_f}: {msg}")
+
+            try:
+                out[i] = complete(
+                    request.images[i],
+                    request.known[i],
+                    request.generate[i],
+                    request.depth[i],
+                    rng=rng,
+                    params=params,
+                    progress=_frame_progress,
+                )
+            except BadInputError as exc:
+                raise BadInputError(f"frame {frame}: {exc}") from None
+        if progress is not None:
+            progress(1.0, "done")
+        return enforce_result(request, out, generator=self.name)
