@@ -427,7 +427,10 @@ class SetExtension:
             sub_missing = want[ys, xs]
             if not sub_missing.any():
                 continue
-            result = self._generate_window(t, image[ys, xs], missing[ys, xs], sub_missing, norm_depth[ys, xs], f"{purpose}:{index}")
+            result = self._generate_window(
+                t, image[ys, xs], missing[ys, xs], sub_missing, norm_depth[ys, xs], f"{purpose}:{index}",
+                camera=self._camera_options(t, depth, ys, xs),
+            )
             fill = np.zeros_like(missing)
             fill[ys, xs] = sub_missing
             image[fill] = result[sub_missing]
@@ -435,7 +438,23 @@ class SetExtension:
         missing[:] = False
         return time.perf_counter() - started
 
-    def _generate_window(self, t: int, image: np.ndarray, unknown: np.ndarray, generate: np.ndarray, depth: np.ndarray, purpose: str) -> np.ndarray:
+    def _camera_options(self, t: int, depth: np.ndarray, ys: slice, xs: slice) -> dict[str, Any]:
+        """What a generator may use to reason in 3D about a window of frame ``t`` (options keys
+        ``depth_metric``, ``K``, ``world_to_camera``, ``world_up``; K shifted to the window)."""
+        from ..crowd.placement import up_vector
+
+        view = self.shot.view(t)
+        K = np.array(view.K, dtype=np.float64)
+        K[0, 2] -= xs.start or 0
+        K[1, 2] -= ys.start or 0
+        return {
+            "depth_metric": np.ascontiguousarray(depth[ys, xs], dtype=np.float32)[None],
+            "K": K[None],
+            "world_to_camera": np.asarray(view.world_to_camera, dtype=np.float64)[None],
+            "world_up": up_vector(self.shot.camera.stage),
+        }
+
+    def _generate_window(self, t: int, image: np.ndarray, unknown: np.ndarray, generate: np.ndarray, depth: np.ndarray, purpose: str, *, camera: Mapping[str, Any] | None = None) -> np.ndarray:
         from ..generators.base import GenerationRequest
 
         p = self.params
@@ -450,7 +469,7 @@ class SetExtension:
             negative_prompt=p.negative_prompt,
             strength=p.strength,
             colourspace="ACEScg",
-            options={},
+            options=dict(camera or {}),
         )
         return np.asarray(self.generator.generate(request))[0]
 
