@@ -11,12 +11,41 @@ import shutil
 from pathlib import Path
 
 from ..atomic import write_bytes_atomic
-from . import render
+from . import render, subnet
 from .names import table_qualified
 from .spec import AssetSpec, SpecError, load_specs
 
 #: Operator names in INDEX__SECTION that mark a library as ours (stale ones are removed).
 OUR_NAMESPACE = "genpost::"
+
+
+#: Sections of a subnet asset's operator folder, in the order Houdini lists them (AYON's
+#: ``ayon::Lop/mute_layers::1.0``); ``Contents.gz`` is stored expanded as ``Contents.dir/``.
+SUBNET_SECTIONS = ("DialogScript", "CreateScript", "Contents.gz", "TypePropertiesOptions", "Help", "Tools.shelf")
+#: Added after SUBNET_SECTIONS when the asset has callbacks or menu scripts.
+SUBNET_PYTHON_SECTIONS = ("PythonModule", "ExtraFileOptions")
+
+
+def _subnet_files(spec: AssetSpec, op: str) -> dict[str, bytes]:
+    sections = {
+        "DialogScript": render.dialog_script(spec),
+        "CreateScript": render.create_script(spec),
+        "TypePropertiesOptions": render.type_properties_options(),
+        "Help": render.help_card(spec),
+        "Tools.shelf": render.tools_shelf(spec),
+        "PythonModule": render.python_module(spec),
+        "ExtraFileOptions": render.extra_file_options(),
+    }
+    names = list(SUBNET_SECTIONS) + (list(SUBNET_PYTHON_SECTIONS) if spec.functions() else [])
+    files: dict[str, bytes] = {}
+    for name in names:
+        if name == "Contents.gz":
+            for inner, text in subnet.contents_files(spec).items():
+                files[f"{op}/Contents.dir/{inner}"] = text.encode("utf-8")
+        else:
+            files[f"{op}/{name}"] = sections[name].encode("utf-8")
+    files[f"{op}/Sections.list"] = render.sections_list([(n, n) for n in names]).encode("utf-8")
+    return files
 
 
 def build_asset(spec: AssetSpec) -> dict[str, bytes]:
@@ -26,6 +55,8 @@ def build_asset(spec: AssetSpec) -> dict[str, bytes]:
     if dupes:
         raise SpecError(f"{spec.source}: two glue functions share the name(s) {', '.join(dupes)}")
     op = render.operator_folder_name(spec)
+    if spec.is_subnet:
+        return _library(spec, op, _subnet_files(spec, op))
     sections = {
         "DialogScript": render.dialog_script(spec),
         "PythonCook": render.python_cook(spec),
@@ -39,6 +70,11 @@ def build_asset(spec: AssetSpec) -> dict[str, bytes]:
     }
     files: dict[str, bytes] = {f"{op}/{name}": sections[name].encode("utf-8") for name in render.OPERATOR_SECTIONS}
     files[f"{op}/Sections.list"] = render.sections_list([(n, n) for n in render.OPERATOR_SECTIONS]).encode()
+    return _library(spec, op, files)
+
+
+def _library(spec: AssetSpec, op: str, files: dict[str, bytes]) -> dict[str, bytes]:
+    """``files`` of the operator folder plus the library's INDEX__SECTION and Sections.list."""
     files["INDEX__SECTION"] = render.index_section(spec).encode("utf-8")
     files["houdini.hdalibrary"] = b""
     files["Sections.list"] = render.sections_list(

@@ -101,7 +101,9 @@ def dialog_script(spec: AssetSpec) -> str:
         "",
         "{",
         f"    name\t{spec.type_name}",
-        f"    script\t{spec.short_name}",
+        # Python-type operators: the short name (their FunctionName); subnet assets: the full
+        # type name, as Houdini writes it for MLOPs and SideFX Labs TOP assets.
+        f"    script\t{spec.type_name if spec.is_subnet else spec.short_name}",
         f"    label\t{ds_quote(spec.label)}",
         "",
         "    help {",
@@ -308,8 +310,8 @@ def index_section(spec: AssetSpec) -> str:
         ("Extra", ""),
         ("User", ""),
         ("Inputs", f"{spec.inputs[0]} to {spec.inputs[1]}"),
-        ("Subnet", "false"),
-        ("Python", "true"),
+        ("Subnet", "true" if spec.is_subnet else "false"),
+        ("Python", "false" if spec.is_subnet else "true"),
         ("Empty", "false"),
         ("Modified", MODIFIED),
     ]

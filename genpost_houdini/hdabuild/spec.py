@@ -1,9 +1,11 @@
 """Declarative asset sources (``hda/*.toml``): loading and validation.
 
-One file describes one Python-type operator: its type name, table (context), label, icon,
-inputs, TAB-menu submenu, help card, parameters in folders, callbacks and the glue function the
-cook calls. Functions are named ``"module.path:function"`` and must live in
-``genpost_houdini.houdini`` (the only package allowed to import hou).
+One file describes one operator: its type name, table (context), label, icon, inputs, TAB-menu
+submenu, help card, parameters in folders, callbacks, and either the glue function a Python-type
+operator's cook calls (``cook``) or, for a subnet asset (contexts whose nodes cannot be
+Python-type: TOP, Copernicus COP), the inner network (``[[node]]`` tables) whose code parameters
+hold a one-line call into the glue. Functions are named ``"module.path:function"`` and must live
+in ``genpost_houdini.houdini`` (the only package allowed to import hou).
 """
 
 from __future__ import annotations
@@ -60,6 +62,32 @@ class FolderSpec:
 
 
 @dataclass(frozen=True)
+class NodeSpec:
+    """One node of a subnet asset's inner network.
+
+    ``inputs``: per input, ``"(N)"`` for the asset's input N or the name of an inner node.
+    ``parms``: base parameter values as Houdini writes them in .parm (TOML strings arrive quoted,
+    numbers bare). ``code_parm`` receives
+    a short script calling ``glue(glue_args)`` (``return`` first when ``glue_return``);
+    ``bind_lines`` are comment lines placed above it. ``spare``: asset parameters copied onto this
+    node as spare parameters whose values reference the asset's (``chs("../name")``).
+    """
+
+    name: str
+    type: str
+    inputs: tuple[str, ...] = ()
+    position: tuple[float, float] = (0.0, 0.0)
+    display: bool = False
+    parms: tuple[tuple[str, str], ...] = ()
+    code_parm: str = ""
+    glue: str = ""
+    glue_args: str = ""
+    glue_return: bool = False
+    bind_lines: tuple[str, ...] = ()
+    spare: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AssetSpec:
     source: Path
     type_name: str
@@ -75,6 +103,19 @@ class AssetSpec:
     help: str
     folders: tuple[FolderSpec, ...]
     min_houdini: str = "20.5"
+    nodes: tuple[NodeSpec, ...] = ()
+
+    @property
+    def is_subnet(self) -> bool:
+        """A subnet asset (inner network in Contents) rather than a Python-type operator."""
+        return bool(self.nodes)
+
+    def parm(self, name: str) -> ParmSpec:
+        for folder in self.folders:
+            for parm in folder.parms:
+                if parm.name == name:
+                    return parm
+        raise KeyError(name)
 
     @property
     def short_name(self) -> str:
@@ -179,8 +220,78 @@ def _parm(data: dict[str, Any], where: str) -> ParmSpec:
 
 _ASSET_KEYS = {
     "type", "table", "label", "icon", "library", "inputs", "input_labels", "submenu", "cook",
-    "summary", "help", "min_houdini", "folder",
+    "summary", "help", "min_houdini", "folder", "node",
 }
+_NODE_KEYS = {
+    "name", "type", "inputs", "position", "display", "parms", "code_parm", "glue", "glue_args",
+    "glue_return", "bind_lines", "spare",
+}
+_NODE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_INPUT_REF_RE = re.compile(r"^\((\d+)\)$")
+
+
+def _node(data: dict[str, Any], where: str, asset_parms: set[str], n_inputs: int) -> NodeSpec:
+    unknown = sorted(set(data) - _NODE_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    name = _want(data, "name", str, where)
+    where = f"{where} '{name}'"
+    if not _NODE_NAME_RE.match(name):
+        raise SpecError(f"{where}: node name must be letters, digits, '_'")
+    ntype = _want(data, "type", str, where)
+    if not _NODE_NAME_RE.match(ntype.replace("::", "_").replace(".", "_")):
+        raise SpecError(f"{where}: node type '{ntype}' is not a Houdini type name")
+    inputs = tuple(_want(data, "inputs", list, where, []))
+    for ref in inputs:
+        m = _INPUT_REF_RE.match(str(ref))
+        if m and int(m.group(1)) >= n_inputs:
+            raise SpecError(f"{where}: input '{ref}' but the asset has {n_inputs} input(s)")
+    position = _want(data, "position", list, where, [0, 0])
+    if len(position) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position):
+        raise SpecError(f"{where}: position must be [x, y]")
+    parms = _want(data, "parms", dict, where, {})
+    spare = tuple(_want(data, "spare", list, where, []))
+    missing = [p for p in spare if p not in asset_parms]
+    if missing:
+        raise SpecError(f"{where}: spare parameter(s) {', '.join(missing)} are not parameters of the asset")
+    code_parm = _want(data, "code_parm", str, where, "")
+    glue = _check_func(_want(data, "glue", str, where, ""), where)
+    if bool(code_parm) != bool(glue):
+        raise SpecError(f"{where}: give both code_parm and glue, or neither")
+    return NodeSpec(
+        name=name,
+        type=ntype,
+        inputs=tuple(str(i) for i in inputs),
+        position=(float(position[0]), float(position[1])),
+        display=_want(data, "display", bool, where, False),
+        parms=tuple(sorted((str(k), _node_parm_value(v, where)) for k, v in parms.items())),
+        code_parm=code_parm,
+        glue=glue,
+        glue_args=_want(data, "glue_args", str, where, ""),
+        glue_return=_want(data, "glue_return", bool, where, False),
+        bind_lines=tuple(str(v) for v in _want(data, "bind_lines", list, where, [])),
+        spare=tuple(str(v) for v in spare),
+    )
+
+
+def _node_parm_value(value: Any, where: str) -> str:
+    """A TOML string is written quoted (menu tokens, text), a number bare: Houdini's .parm style."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SpecError(f"{where}: parms values must be strings (quoted in .parm) or numbers (bare)")
+    return ('"' + value + '"') if isinstance(value, str) else str(value)
+
+
+def _check_network(nodes: tuple[NodeSpec, ...], where: str) -> None:
+    names = [n.name for n in nodes]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SpecError(f"{where}: inner node name(s) {', '.join(dupes)} used twice")
+    for node in nodes:
+        for ref in node.inputs:
+            if not _INPUT_REF_RE.match(ref) and ref not in names:
+                raise SpecError(f"{where}: node '{node.name}' input '{ref}' is neither '(N)' nor an inner node")
+    if sum(n.display for n in nodes) != 1:
+        raise SpecError(f"{where}: exactly one inner node must have display = true (the subnet's output)")
 
 
 def load_spec(path: str | Path) -> AssetSpec:
@@ -221,6 +332,14 @@ def load_spec(path: str | Path) -> AssetSpec:
         folders.append(
             FolderSpec(fname, _want(fdata, "label", str, fwhere), parms, _want(fdata, "collapsible", bool, fwhere, False))
         )
+    node_tables = _want(data, "node", list, where, [])
+    nodes = tuple(_node(n, f"{where} node[{i}]", names, inputs[1]) for i, n in enumerate(node_tables))
+    if nodes:
+        _check_network(nodes, where)
+    if nodes and "cook" in data:
+        raise SpecError(f"{where}: a subnet asset ([[node]] tables) has no 'cook'; the inner nodes call the glue")
+    if not nodes and "cook" not in data:
+        raise SpecError(f"{where}: missing field 'cook' (or [[node]] tables for a subnet asset)")
     return AssetSpec(
         source=path,
         type_name=type_name,
@@ -231,11 +350,12 @@ def load_spec(path: str | Path) -> AssetSpec:
         inputs=(inputs[0], inputs[1]),
         input_labels=tuple(_want(data, "input_labels", list, where, [])),
         submenu=_want(data, "submenu", str, where),
-        cook=_check_func(_want(data, "cook", str, where), where),
+        cook=_check_func(_want(data, "cook", str, where, ""), where),
         summary=_want(data, "summary", str, where).strip(),
         help=_want(data, "help", str, where).strip(),
         folders=tuple(folders),
         min_houdini=_want(data, "min_houdini", str, where, "20.5"),
+        nodes=nodes,
     )
 
 

@@ -1,8 +1,11 @@
 """Copernicus (Houdini 21) entry point for a Python Snippet COP.
 
 Unverified against Houdini (none here): written to FIELD_NOTES' description of image layers
-(``hou.ImageLayer.allBufferElements()`` / ``setAllBufferElements()``). Inside a Python Snippet
-COP with inputs ``C`` (RGB), ``depth`` and ``mask``::
+(``hou.ImageLayer.allBufferElements()`` / ``setAllBufferElements()``) and SideFX's Python
+Snippet COP help (kwargs holds the input layers and the bound parameters; the snippet returns
+a dict of named outputs; it cannot reach the node being cooked). Inside the snippet of
+``genpost::generate::1.0`` (COP), with layer inputs ``C`` (RGB), ``depth`` and ``mask`` and bound
+parameters ``generator``, ``model``, ``prompt``, ``seed``, ``strength`` and ``frame``::
 
     from genpost_houdini.houdini import cop
     return cop.snippet(kwargs)
@@ -24,19 +27,32 @@ def layer_to_array(layer: Any, channels: int) -> Any:
     return data[::-1].copy()
 
 
+def _bound(kwargs: Mapping[str, Any], name: str, default: Any) -> Any:
+    """A bound parameter from kwargs; older callers passed the node, whose parameter is used then."""
+    if name in kwargs:
+        return kwargs[name]
+    node = kwargs.get("node")
+    if node is not None and node.parm(name) is not None:
+        return node.evalParm(name)
+    return default
+
+
 def snippet(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Fill ``mask`` of ``C`` with the node's generator; returns ``{"C": layer}``."""
+    """Fill ``mask`` of ``C`` with the bound generator; returns ``{"C": layer}``."""
     import hou  # noqa: PLC0415
 
-    node = kwargs["node"]
     colour, depth, mask = kwargs["C"], kwargs["depth"], kwargs["mask"]
     rgb = layer_to_array(colour, 3)
+    frame = _bound(kwargs, "frame", None)
     out = generate_image(
         rgb, layer_to_array(depth, 1)[..., 0], layer_to_array(mask, 1)[..., 0],
-        frame=int(hou.frame()),
-        generator=node.evalParm("generator") if node.parm("generator") else "classical",
-        seed=node.evalParm("seed") if node.parm("seed") else 0,
-        where=node.path(),
+        frame=int(hou.frame() if frame is None else frame),
+        generator=str(_bound(kwargs, "generator", "classical") or "classical"),
+        seed=int(_bound(kwargs, "seed", 0)),
+        prompt=str(_bound(kwargs, "prompt", "")),
+        strength=float(_bound(kwargs, "strength", 1.0)),
+        model=str(_bound(kwargs, "model", "")),
+        where="genpost::generate (COP)",
     )
     result = hou.ImageLayer()
     result.setDataWindow(colour.dataWindow())

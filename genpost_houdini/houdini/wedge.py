@@ -1,14 +1,15 @@
 """PDG glue for wedging a genpost job in TOPs: work items = frame chunks x wedges.
 
-A TOP cannot be a Python-type operator, so the wedge node is a **Python Processor TOP** whose
-Generate callback is one line::
+A TOP cannot be a Python-type operator, so ``genpost::wedge::1.0`` (hda/wedge_top.toml) is a
+subnet asset around a **Python Processor TOP** whose Generate callback is one line::
 
     from genpost_houdini.houdini import wedge
     wedge.on_generate(self, item_holder, upstream_items, generation_type)
 
 with spare parameters ``jobfile`` (a job file, e.g. the one a GenPost LOP wrote into
 ``OUT/.genpost/``), ``seeds`` (``1,2,3`` or ``1-4``), ``prompts`` (one per line),
-``strengths`` (``0.5,0.7`` or ``0.2-0.8:0.2``), ``chunksize`` and optional ``frames``. Each work
+``strengths`` (``0.5,0.7`` or ``0.2-0.8:0.2``), ``chunksize``, optional ``frames`` and optional
+``outdir`` (replaces the job's output folder). Each work
 item runs ``genpost run JOB --frames A-B --wedge-index W`` out of process and expects its EXR
 frames (tag ``file/image/exr``) and the USD layer (``file/usd``); each wedge writes its own
 folder. The helpers that build work items live in ``genpost_houdini.farm.pdg`` (no pdg import).
@@ -24,7 +25,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import BadInputError
 from . import env
 
-WEDGE_PARMS = ("jobfile", "seeds", "prompts", "strengths", "chunksize", "frames")
+WEDGE_PARMS = ("jobfile", "seeds", "prompts", "strengths", "chunksize", "frames", "outdir")
 
 
 def wedge_values(seeds: str = "", prompts: str = "", strengths: str = "", *, kind: str = "setext") -> dict[str, list[Any]]:
@@ -44,15 +45,18 @@ def wedge_values(seeds: str = "", prompts: str = "", strengths: str = "", *, kin
     return wedges
 
 
-def wedged_job_file(job_file: str | os.PathLike[str], wedges: Mapping[str, list[Any]]) -> Path:
-    """Write ``job_file`` with ``wedges`` added as ``OUT/.genpost/wedge_job.json``; return it."""
+def wedged_job_file(job_file: str | os.PathLike[str], wedges: Mapping[str, list[Any]],
+                    out: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``job_file`` with ``wedges`` added (and its output folder replaced by ``out`` when
+    given) as ``OUT/.genpost/wedge_job.json``; return it."""
     from ..farm.jobfile import load_job_file, write_job_file
 
     spec = load_job_file(job_file)
     merged = {**spec.wedges, **wedges}
-    path = spec.out_dir / ".genpost" / "wedge_job.json"
+    out_dir = Path(out).absolute() if out else spec.out_dir
+    path = out_dir / ".genpost" / "wedge_job.json"
     return write_job_file(path, spec.kind, spec.params, wedges=merged, absolute_paths=True,
-                          description=f"wedges of {os.fspath(job_file)}")
+                          description=f"wedges of {os.fspath(job_file)}", out=out_dir)
 
 
 def genpost_executable(environ: Mapping[str, str] | None = None) -> str:
@@ -83,7 +87,7 @@ def add_work_items(
     kind = _kind_of(job)
     wedges = wedge_values(str(values.get("seeds", "")), str(values.get("prompts", "")),
                           str(values.get("strengths", "")), kind=kind)
-    wedged = wedged_job_file(job, wedges)
+    wedged = wedged_job_file(job, wedges, str(values.get("outdir") or "").strip() or None)
     parents = list(upstream_items) or [None]
     items: list[Any] = []
     for parent in parents:
@@ -118,16 +122,19 @@ def _evaluate(processor: Any, name: str) -> Any:
 
 
 def on_generate(processor: Any, item_holder: Any, upstream_items: Sequence[Any], generation_type: Any) -> Any:
-    """Python Processor onGenerate: work items for chunks x wedges; returns ``pdg.result``."""
+    """Python Processor onGenerate: work items for chunks x wedges; returns ``pdg.result``.
+
+    A bad job file or wedge field is reported with the node's ``cookError`` where PDG offers it
+    (then ``pdg.result.Failure``); otherwise the error is raised, so a callback that does not
+    return the result still fails the cook with the message."""
     import pdg  # noqa: PLC0415
 
     values = {name: _evaluate(processor, name) for name in WEDGE_PARMS}
     try:
         add_work_items(item_holder, values, upstream_items=upstream_items)
     except BadInputError as exc:
-        if hasattr(processor, "cookError"):
-            processor.cookError(str(exc))
-        else:
-            print(f"genpost wedge: {exc}")
+        if not hasattr(processor, "cookError"):
+            raise
+        processor.cookError(str(exc))
         return pdg.result.Failure
     return pdg.result.Success

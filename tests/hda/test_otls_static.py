@@ -30,6 +30,13 @@ INDEX_FIELDS = ["Operator", "Label", "Path", "Icon", "Table", "License", "Extra"
                 "Python", "Empty", "Modified"]
 
 
+def _id(spec) -> str:
+    return f"{spec.table}:{spec.type_name}"
+
+
+PYTHON_SPECS = [s for s in SPECS if not s.is_subnet]
+
+
 def _op_dir(spec) -> Path:
     return OTLS / spec.library / render.operator_folder_name(spec)
 
@@ -47,6 +54,8 @@ def test_expected_assets_are_sourced():
     assert ("Lop", "genpost::set_extension::1.0") in types
     assert ("Lop", "genpost::crowd_replicate::1.0") in types
     assert ("Sop", "genpost::generate::1.0") in types
+    assert ("Cop", "genpost::generate::1.0") in types
+    assert ("Top", "genpost::wedge::1.0") in types
 
 
 def test_hda_folder_holds_no_assets():
@@ -82,7 +91,7 @@ def test_name_encoding():
         assert decode_section_name(encode_section_name(name)) == name
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_library_sections_list_and_index(spec):
     lib = OTLS / spec.library
     assert lib.name.endswith(".hda") and lib.is_dir()
@@ -101,19 +110,28 @@ def test_library_sections_list_and_index(spec):
     assert values["Operator"] == spec.type_name and values["Table"] == spec.table in TABLES
     assert values["Path"] == f"oplib:/{qualified}?{qualified}"
     assert values["Inputs"] == f"{spec.inputs[0]} to {spec.inputs[1]}"
-    assert (values["Subnet"], values["Python"], values["Empty"]) == ("false", "true", "false")
+    expected = ("true", "false", "false") if spec.is_subnet else ("false", "true", "false")
+    assert (values["Subnet"], values["Python"], values["Empty"]) == expected
     assert all(line[:14].endswith(" ") or len(line) == 14 for line in index.strip("\n").splitlines())
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_operator_sections(spec):
     op = _op_dir(spec)
     entries = _sections(op / "Sections.list")
-    listed = sorted(disk for disk, _ in entries)
+    # Contents.gz is stored expanded as the folder Contents.dir (Houdini-written subnet assets).
+    listed = sorted("Contents.dir" if disk == "Contents.gz" else disk for disk, _ in entries)
     assert listed == sorted(p.name for p in op.iterdir() if p.name != "Sections.list")
-    for required in ("DialogScript", "CreateScript", "TypePropertiesOptions", "ExtraFileOptions", "Tools.shelf",
-                     "Help", "PythonModule", "PythonCook", "FunctionName"):
+    common = ("DialogScript", "CreateScript", "TypePropertiesOptions", "Tools.shelf", "Help")
+    own = ("Contents.dir",) if spec.is_subnet else ("ExtraFileOptions", "PythonModule", "PythonCook", "FunctionName")
+    for required in common + own:
         assert required in listed, f"{op}: {required} missing"
+    if spec.is_subnet:
+        assert "PythonCook" not in listed and "FunctionName" not in listed
+        assert ("PythonModule" in listed) == bool(spec.functions())
+        create = (op / "CreateScript").read_text()
+        assert f"({table_qualified(spec.type_name, spec.table)})" in create
+        return
     assert (op / "FunctionName").read_text() == spec.short_name  # no newline, like Houdini's
     for line in (op / "TypePropertiesOptions").read_text().splitlines():
         key, sep, value = line.partition(" := ")
@@ -124,10 +142,11 @@ def test_operator_sections(spec):
     assert f"({table_qualified(spec.type_name, spec.table)})" in create
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_dialog_script_matches_the_source(spec):
     ds = parse_dialog_script((_op_dir(spec) / "DialogScript").read_text(encoding="utf-8"))
-    assert ds["name"] == spec.type_name and ds["label"] == spec.label and ds["script"] == spec.short_name
+    script = spec.type_name if spec.is_subnet else spec.short_name  # as MLOPs / Labs subnet assets
+    assert ds["name"] == spec.type_name and ds["label"] == spec.label and ds["script"] == script
     assert len(ds["inputlabels"]) == spec.inputs[1]
     parsed = {p["name"]: p for p in ds["parms"]}
     module_funcs = _module_functions(spec)
@@ -160,11 +179,13 @@ def test_dialog_script_parser_refuses_broken_text():
 
 
 def _module_functions(spec) -> set[str]:
+    if not (_op_dir(spec) / "PythonModule").exists():
+        return set()
     tree = ast.parse((_op_dir(spec) / "PythonModule").read_text(), filename=f"{spec.type_name}/PythonModule")
     return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", PYTHON_SPECS, ids=_id)
 def test_python_sections_compile_and_call_existing_glue(spec):
     op = _op_dir(spec)
     for section in ("PythonModule", "PythonCook"):
@@ -175,7 +196,7 @@ def test_python_sections_compile_and_call_existing_glue(spec):
     assert "hou" not in sys.modules or getattr(sys.modules["hou"], "__file__", None) is None
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_tools_shelf_is_a_tab_menu_entry(spec):
     root = ET.fromstring((_op_dir(spec) / "Tools.shelf").read_text(encoding="utf-8"))
     tool = root.find("tool")
@@ -186,7 +207,7 @@ def test_tools_shelf_is_a_tab_menu_entry(spec):
     compile(root.find("tool/script").text.replace("$HDA_NAME", "x"), "Tools.shelf", "exec")
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_help_card(spec):
     text = (_op_dir(spec) / "Help").read_text(encoding="utf-8")
     assert text.startswith(f"= {spec.label} =") and f"#internal: {spec.type_name}" in text
@@ -196,7 +217,7 @@ def test_help_card(spec):
             assert f"    #id: {parm.name}" in text
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_houdini_package_runner_parses_dialog_script(spec):
     """houdini-package-runner's DialogScript grammar (from Houdini's py23convert) finds every callback."""
     ds_module = pytest.importorskip("houdini_package_runner.items.dialog_script",
@@ -207,7 +228,7 @@ def test_houdini_package_runner_parses_dialog_script(spec):
     assert callbacks == expected
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.type_name)
+@pytest.mark.parametrize("spec", PYTHON_SPECS, ids=_id)
 def test_python_sections_pass_pyflakes(spec):
     api = pytest.importorskip("pyflakes.api")
     reporter_mod = pytest.importorskip("pyflakes.reporter")

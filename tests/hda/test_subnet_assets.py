@@ -1,0 +1,416 @@
+"""Static checks of the subnet assets (TOP wedge, Copernicus generate): Contents.dir against its
+Sections.list, Contents.mime parsed as MIME with Python's email package, every inner node's
+sections, the hscript .def/.parm/.chn/.spareparmdef text, the glue the inner code calls, and
+the wedge / snippet glue driven with the values the inner node's spare parameters deliver."""
+
+from __future__ import annotations
+
+import ast
+import email
+import email.policy
+import importlib
+import inspect
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from genpost_houdini.cli import main
+from genpost_houdini.errors import BadInputError
+from genpost_houdini.hdabuild import render, subnet
+from genpost_houdini.hdabuild.build import build_tree, diff_tree, write_tree
+from genpost_houdini.hdabuild.dsparse import parse_dialog_script
+from genpost_houdini.hdabuild.names import encode_section_name
+from genpost_houdini.hdabuild.spec import SpecError, load_spec, load_specs
+
+ROOT = Path(__file__).resolve().parents[2]
+HDA = ROOT / "hda"
+OTLS = ROOT / "otls"
+SUBNETS = [s for s in load_specs(HDA) if s.is_subnet]
+NUMERIC = ("integer", "float", "toggle")
+
+
+def _id(spec) -> str:
+    return f"{spec.table}:{spec.type_name}"
+
+
+def _contents_dir(spec) -> Path:
+    return OTLS / spec.library / render.operator_folder_name(spec) / "Contents.dir"
+
+
+def _parts(spec) -> list[tuple[str, str]]:
+    """(filename, payload) of Contents.mime, parsed by the standard library's MIME parser."""
+    raw = (_contents_dir(spec) / "Contents.mime").read_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert msg.is_multipart() and msg.get_content_type() == "multipart/mixed"
+    assert msg.get_boundary() == subnet.BOUNDARY
+    assert not msg.defects, msg.defects
+    parts = []
+    for part in msg.get_payload():
+        assert part.get_content_disposition() == "attachment"
+        assert part.get_content_type() == "text/plain"
+        parts.append((part.get_filename(), part.get_payload()))
+    return parts
+
+
+def _parm_values(text: str) -> dict[str, str]:
+    """A .parm section: ``name<TAB>[ 0<TAB>locks=0 ]<TAB>(<TAB>values<TAB>)`` per parameter."""
+    assert text.startswith("{\nversion 0.8\n") and text.endswith("\n}\n"), text[:40]
+    body = text[len("{\nversion 0.8\n"):-len("}\n")]
+    found = re.findall(r"^([A-Za-z_][A-Za-z0-9_#]*)\t\[ 0\tlocks=0 \]\t\(\t(.*?)\t\)\n", body, re.S | re.M)
+    assert "".join(f"{n}\t[ 0\tlocks=0 ]\t(\t{v}\t)\n" for n, v in found) == body, "unparsed .parm text"
+    return dict(found)
+
+
+def _unquote(value: str) -> str:
+    assert value.startswith('"') and value.endswith('"'), value[:30]
+    return re.sub(r"\\(.)", r"\1", value[1:-1])
+
+
+def test_both_subnet_assets_are_built():
+    found = {(s.table, s.type_name) for s in SUBNETS}
+    assert found == {("Top", "genpost::wedge::1.0"), ("Cop", "genpost::generate::1.0")}
+
+
+@pytest.mark.parametrize("spec", SUBNETS, ids=_id)
+def test_contents_dir_matches_its_sections_list(spec):
+    folder = _contents_dir(spec)
+    lines = (folder / "Sections.list").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == '""'
+    entries = [tuple(line.split("\t")) for line in lines[1:]]
+    assert all(len(e) == 2 for e in entries)
+    assert sorted(d for d, _ in entries) == sorted(p.name for p in folder.iterdir() if p.name != "Sections.list")
+    assert all(disk == encode_section_name(name) for disk, name in entries)
+    assert ("Contents.mime", "Contents.mime") in entries
+    op_sections = (folder.parent / "Sections.list").read_text().splitlines()
+    assert "Contents.gz\tContents.gz" in op_sections and not (folder.parent / "Contents.gz").exists()
+
+
+@pytest.mark.parametrize("spec", SUBNETS, ids=_id)
+def test_contents_mime_holds_the_network_in_houdini_order(spec):
+    parts = _parts(spec)
+    names = [n for n, _ in parts]
+    assert names[:5] == ["node_type", "hdaroot.init", "hdaroot.def", "hdaroot.userdata", "hdaroot.inp"]
+    assert names[-2:] == ["hdaroot.order", "hdaroot.net"]
+    payload = dict(parts)
+    assert payload["node_type"] == f"{spec.table}\n"
+    assert payload["hdaroot.init"] == f"type = {spec.type_name}\nmatchesdef = 0\n"
+    inp = payload["hdaroot.inp"].splitlines()
+    assert int(inp[0]) == spec.inputs[1] == len(inp) - 1
+    order = payload["hdaroot.order"].splitlines()
+    assert int(order[0]) == len(spec.nodes) and order[1:] == [n.name for n in spec.nodes]
+    for node in spec.nodes:
+        base = f"hdaroot/{node.name}"
+        for ext in (".init", ".def", ".parm", ".userdata"):
+            assert base + ext in payload, f"{base}{ext} missing"
+        assert payload[base + ".init"].startswith(f"type = {node.type}\nmatchesdef = ")
+        assert (base + ".spareparmdef" in payload) == bool(node.spare)
+        assert (base + ".chn" in payload) == any(spec.parm(p).type in NUMERIC for p in node.spare)
+    child_parts = [n for n in names[5:-2]]
+    assert all(n.startswith("hdaroot/") for n in child_parts)
+    # each node's sections are contiguous and in .init, .def, [.spareparmdef], [.chn], .parm, .userdata order
+    rank = {".init": 0, ".def": 1, ".spareparmdef": 2, ".chn": 3, ".parm": 4, ".userdata": 5}
+    for node in spec.nodes:
+        mine = [n for n in child_parts if n.rsplit(".", 1)[0] == f"hdaroot/{node.name}"]
+        assert [rank["." + n.rsplit(".", 1)[1]] for n in mine] == sorted(rank["." + n.rsplit(".", 1)[1]] for n in mine)
+
+
+@pytest.mark.parametrize("spec", SUBNETS, ids=_id)
+def test_node_definitions_wire_a_valid_network(spec):
+    payload = dict(_parts(spec))
+    names = {n.name for n in spec.nodes}
+    displayed = []
+    for node in spec.nodes:
+        text = payload[f"hdaroot/{node.name}.def"]
+        assert text.startswith('comment ""\nposition ') and text.endswith("exprlanguage hscript\nend\n")
+        flags = re.search(r"^flags =  (.*)$", text, re.M).group(1).split()
+        assert flags[flags.index("display") + 1] in ("on", "off")
+        if flags[flags.index("display") + 1] == "on":
+            displayed.append(node.name)
+        block = re.search(r"\ninputs\n\{\n(.*?)\}\n", text, re.S).group(1).splitlines()
+        assert len(block) == len(node.inputs)
+        for i, line in enumerate(block):
+            idx, src, _, _ = line.replace("\t", " ").split()
+            assert int(idx) == i and (src in names or re.fullmatch(r"\((\d+)\)", src))
+            if src.startswith("("):
+                assert int(src[1:-1]) < spec.inputs[1]
+    assert len(displayed) == 1 and next(n for n in spec.nodes if n.name == displayed[0]).type == "output"
+
+
+@pytest.mark.parametrize("spec", SUBNETS, ids=_id)
+def test_spare_parameters_follow_the_asset_interface(spec):
+    payload = dict(_parts(spec))
+    asset = {p["name"]: p for p in parse_dialog_script(
+        (_contents_dir(spec).parent / "DialogScript").read_text())["parms"]}
+    for node in (n for n in spec.nodes if n.spare):
+        values = _parm_values(payload[f"hdaroot/{node.name}.parm"])
+        spare_def = payload[f"hdaroot/{node.name}.spareparmdef"]
+        chn = payload.get(f"hdaroot/{node.name}.chn", "")
+        for name in node.spare:
+            kind = asset[name]["type"]
+            block = re.search(r'    parm \{\n        name    "' + name + r'"\n(.*?)\n    \}\n', spare_def, re.S)
+            assert block and f"type    {kind}" in block.group(1), name
+            if kind in NUMERIC:
+                assert values[name].startswith(f"[ {name}\t")  # driven by the channel below
+                assert re.search(r"channel " + name + r' \{.*?expr = ch\(\\"\.\./' + name + r'\\"\) \}', chn, re.S)
+            else:
+                assert values[name] == f'`chs(\\"../{name}\\")`'
+
+
+def _inner_code(spec, node) -> str:
+    payload = dict(_parts(spec))
+    return _unquote(_parm_values(payload[f"hdaroot/{node.name}.parm"])[node.code_parm])
+
+
+@pytest.mark.parametrize("spec", SUBNETS, ids=_id)
+def test_inner_code_is_a_short_call_into_existing_glue(spec):
+    coded = [n for n in spec.nodes if n.code_parm]
+    assert coded
+    for node in coded:
+        code = _inner_code(spec, node)
+        assert code == subnet.node_code(spec, node)
+        statements = [s for s in code.splitlines() if s.strip() and not s.lstrip().startswith("#")]
+        assert len(statements) == 2, "the inner code is an import and one call"
+        # callback and snippet bodies run as function bodies (the snippet returns its outputs)
+        wrapped = "def _callback(self, item_holder, upstream_items, generation_type, kwargs):\n" + \
+            "".join(f"    {line}\n" for line in code.splitlines())
+        tree = ast.parse(wrapped)
+        call = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        assert len(call) == 1
+        module, func = node.glue.split(":")
+        target = getattr(importlib.import_module(module), func)
+        assert callable(target)
+        params = [p for p in inspect.signature(target).parameters.values() if p.default is p.empty]
+        assert len(call[0].args) == len(params), f"{node.glue} takes {len(params)} arguments"
+        pyflakes = pytest.importorskip("pyflakes.api")
+        import io
+
+        from pyflakes.reporter import Reporter
+
+        out = io.StringIO()
+        assert pyflakes.check(wrapped, f"{spec.type_name}/{node.name}", Reporter(out, out)) == 0, out.getvalue()
+    assert "hou" not in sys.modules or getattr(sys.modules["hou"], "__file__", None) is None
+
+
+def test_wedge_processor_carries_every_parameter_the_glue_reads():
+    from genpost_houdini.houdini import wedge
+
+    spec = next(s for s in SUBNETS if s.table == "Top")
+    node = next(n for n in spec.nodes if n.type == "pythonprocessor")
+    assert node.code_parm == "generate" and node.glue == "genpost_houdini.houdini.wedge:on_generate"
+    assert set(node.spare) == set(wedge.WEDGE_PARMS)
+    help_text = (_contents_dir(spec).parent / "Help").read_text()
+    assert "one slot per GPU" in help_text and "file/image/exr" in help_text and "file/usd" in help_text
+
+
+def test_cop_snippet_binds_what_the_glue_reads():
+    spec = next(s for s in SUBNETS if s.table == "Cop")
+    node = next(n for n in spec.nodes if n.type == "pythonsnippet")
+    assert node.glue == "genpost_houdini.houdini.cop:snippet" and node.glue_return
+    for name in node.spare:
+        assert any(line.startswith("#bind parm " + name + " ") for line in node.bind_lines), name
+    for layer in ("C", "depth", "mask"):
+        assert f"#bind layer {layer}" in node.bind_lines
+    assert len(node.inputs) == spec.inputs[1] == 3
+    assert "unconfirmed" in (_contents_dir(spec).parent / "Help").read_text()
+
+
+def test_subnet_build_is_deterministic_and_drift_is_caught(tmp_path):
+    first, second = build_tree(HDA), build_tree(HDA)
+    assert first == second
+    mimes = [rel for rel in first if rel.endswith("Contents.dir/Contents.mime")]
+    assert len(mimes) == len(SUBNETS)
+    out = tmp_path / "otls"
+    write_tree(first, out)
+    assert main(["hda", "build", "--check", "--out", str(out)]) == 0
+    target = out / mimes[0]
+    target.write_text(target.read_text().replace("matchesdef = 0", "matchesdef = 1", 1))
+    assert any("differs" in p and "Contents.mime" in p for p in diff_tree(first, out))
+    assert main(["hda", "build", "--check", "--out", str(out)]) == 4
+    assert main(["hda", "build", "--out", str(out)]) == 0 and diff_tree(first, out) == []
+    assert main(["hda", "build", "--check"]) == 0  # the committed otls/
+
+
+def test_parm_value_quoting():
+    assert subnet.parm_value("file/image") == "file/image"
+    assert subnet.parm_value("") == '""'
+    assert subnet.parm_value('a "b"\nc\\d') == '"a \\"b\\"\nc\\\\d"'
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "x.toml"
+    path.write_text(text)
+    return path
+
+
+def test_subnet_spec_errors_name_the_problem(tmp_path):
+    good = (HDA / "wedge_top.toml").read_text()
+    with pytest.raises(SpecError, match="no 'cook'"):
+        load_spec(_write(tmp_path, 'cook = "genpost_houdini.houdini.wedge:on_generate"\n' + good))
+    with pytest.raises(SpecError, match="neither '\\(N\\)' nor an inner node"):
+        load_spec(_write(tmp_path, good.replace('inputs = ["generate_work_items"]', 'inputs = ["nowhere"]')))
+    with pytest.raises(SpecError, match="has 1 input"):
+        load_spec(_write(tmp_path, good.replace('inputs = ["(0)"]', 'inputs = ["(1)"]')))
+    with pytest.raises(SpecError, match="not parameters of the asset"):
+        load_spec(_write(tmp_path, good.replace('spare = ["jobfile",', 'spare = ["nosuch", "jobfile",')))
+    with pytest.raises(SpecError, match="genpost_houdini.houdini"):
+        glue = 'glue = "genpost_houdini.houdini.wedge:on_generate"'
+        load_spec(_write(tmp_path, good.replace(glue, 'glue = "os:system"')))
+    with pytest.raises(SpecError, match="display = true"):
+        load_spec(_write(tmp_path, good.replace("display = true", "display = false")))
+
+
+# -- the glue with the values the inner nodes deliver -------------------------------------------
+class _Parm:
+    def __init__(self, value):
+        self.value = value
+
+    def evaluateString(self) -> str:  # noqa: N802 - PDG's name
+        if not isinstance(self.value, str):
+            raise TypeError("not a string parameter")
+        return self.value
+
+    def evaluateInt(self) -> int:  # noqa: N802
+        if isinstance(self.value, str):
+            raise TypeError("not an integer parameter")
+        return int(self.value)
+
+
+class _NoErrors:
+    """A pdg.Node as the callback sees it: parameters indexed by name (``self["jobfile"]``)."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __getitem__(self, name):
+        return _Parm(self.values[name])
+
+
+class _Processor(_NoErrors):
+    """... with ``cookError`` to report a failure on the node."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.errors: list[str] = []
+
+    def cookError(self, text):  # noqa: N802
+        self.errors.append(text)
+
+
+class _Item:
+    def __init__(self, index, parent=None):
+        self.index, self.parent, self.attribs, self.command, self.expected = index, parent, {}, "", []
+
+    def setIntAttrib(self, n, v):  # noqa: N802
+        self.attribs[n] = v
+
+    setFloatAttrib = setStringAttrib = setIntAttrib  # noqa: N815
+
+    def setCommand(self, c):  # noqa: N802
+        self.command = c
+
+    def addExpectedOutputFile(self, path, tag, own=True):  # noqa: N802
+        self.expected.append((path, tag))
+
+
+class _Holder:
+    def __init__(self):
+        self.items = []
+
+    def addWorkItem(self, index=0, parent=None, **_):  # noqa: N802
+        self.items.append(_Item(index, parent))
+        return self.items[-1]
+
+
+@pytest.fixture()
+def fake_pdg(monkeypatch):
+    """SideFX's pdg module is not installable: the two result values the callback returns."""
+    module = types.ModuleType("pdg")
+    module.result = types.SimpleNamespace(Success="Success", Failure="Failure")
+    monkeypatch.setitem(sys.modules, "pdg", module)
+    return module
+
+
+@pytest.fixture()
+def job_file(tmp_path):
+    from genpost_houdini.houdini import jobs
+
+    params = jobs.setext_params(
+        {"plate": str(tmp_path / "plate.####.exr"), "depth": str(tmp_path / "depth.####.exr"),
+         "extend": str(tmp_path / "mask.####.exr"), "framestart": 1001, "frameend": 1006,
+         "outdir": str(tmp_path / "out"), "generator": "classical", "seed": 0},
+        tmp_path / "shot.usda",
+    )
+    return jobs.write_job("setext", params)
+
+
+def test_wedge_callback_with_the_inner_nodes_values(fake_pdg, job_file, tmp_path, monkeypatch):
+    from genpost_houdini.houdini import wedge
+
+    monkeypatch.setattr(wedge, "genpost_executable", lambda environ=None: "/opt/genpost/bin/genpost")
+    values = {"jobfile": str(job_file), "frames": "", "chunksize": 4, "outdir": str(tmp_path / "elsewhere"),
+              "seeds": "1,2", "prompts": "", "strengths": ""}
+    holder = _Holder()
+    assert wedge.on_generate(_Processor(values), holder, [], None) == "Success"
+    assert len(holder.items) == 2 * 2  # 2 seeds x frames 1001-1006 in chunks of 4 (4 + 2)
+    outs = {i.attribs["genpost_out"] for i in holder.items}
+    assert len(outs) == 2 and all(o.startswith(str(tmp_path / "elsewhere")) for o in outs)
+    assert (tmp_path / "elsewhere" / ".genpost" / "wedge_job.json").is_file()
+    assert {t for i in holder.items for _, t in i.expected} == {"file/image/exr", "file/usd"}
+
+    broken = _Processor({**values, "jobfile": str(tmp_path / "missing.json")})
+    assert wedge.on_generate(broken, _Holder(), [], None) == "Failure"
+    assert "missing.json" in broken.errors[0]
+    # without cookError the glue raises, so the cook still fails with the message
+    with pytest.raises(BadInputError, match="Job File"):
+        wedge.on_generate(_NoErrors({**values, "jobfile": ""}), _Holder(), [], None)
+
+
+class _Layer:
+    """What the snippet reads and writes of a hou.ImageLayer (SideFX's; not installable)."""
+
+    def __init__(self, array=None):
+        self.array, self.window = array, None
+
+    def bufferResolution(self):  # noqa: N802
+        return self.array.shape[1], self.array.shape[0]
+
+    def allBufferElements(self):  # noqa: N802
+        return self.array.astype("float32").tobytes()
+
+    def dataWindow(self):  # noqa: N802
+        return (0, 0, self.array.shape[1], self.array.shape[0])
+
+    def setDataWindow(self, window):  # noqa: N802
+        self.window = window
+
+    def setAllBufferElements(self, data):  # noqa: N802
+        self.data = data
+
+
+def test_cop_snippet_uses_the_bound_parameters(monkeypatch):
+    import numpy as np
+
+    from genpost_houdini.houdini import cop
+
+    hou = types.ModuleType("hou")
+    hou.ImageLayer = _Layer
+    hou.frame = lambda: 1001.0
+    monkeypatch.setitem(sys.modules, "hou", hou)
+    h, w = 12, 16
+    rgb = np.tile(np.linspace(0, 1, w, dtype=np.float32)[None, :, None], (h, 1, 3))
+    mask = np.zeros((h, w, 1), np.float32)
+    mask[4:8, 6:10] = 1
+    depth = np.full((h, w, 1), 5.0, np.float32)
+    kwargs = {"C": _Layer(rgb), "depth": _Layer(depth), "mask": _Layer(mask),
+              "generator": "classical", "model": "", "prompt": "", "seed": 3, "strength": 1.0}
+    out = cop.snippet(kwargs)
+    assert set(out) == {"C"}
+    result = np.frombuffer(out["C"].data, np.float32).reshape(h, w, 3)
+    assert out["C"].window == (0, 0, w, h)
+    keep = mask[..., 0] < 0.5
+    np.testing.assert_array_equal(result[keep], rgb[keep])
+    again = np.frombuffer(cop.snippet(kwargs)["C"].data, np.float32)
+    np.testing.assert_array_equal(again, result.ravel())  # same seed and frame, same pixels
