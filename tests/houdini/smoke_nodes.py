@@ -40,6 +40,9 @@ def main():
     for name in ("genpost::set_extension::1.0", "genpost::crowd_replicate::1.0"):
         check("LOP type " + name, name in lop_types)
     check("SOP type genpost::generate::1.0", "genpost::generate::1.0" in hou.sopNodeTypeCategory().nodeTypes())
+    check("TOP type genpost::wedge::1.0", "genpost::wedge::1.0" in hou.topNodeTypeCategory().nodeTypes())
+    if hou.applicationVersion() >= (21, 0, 0):
+        check("COP type genpost::generate::1.0", "genpost::generate::1.0" in hou.copNodeTypeCategory().nodeTypes())
 
     stage = hou.node("/stage")
     source = stage.createNode("sublayer", "shot")
@@ -61,13 +64,12 @@ def main():
 
     crowd = stage.createNode("genpost::crowd_replicate::1.0", "crowd")
     crowd.setInput(0, source)
-    for parm, value in (("camera", shot["camera"]), ("region", shot["crowd_region"]), ("source", shot["plate"]),
+    for parm, value in (("camera", shot["camera"]), ("region", shot["crowd_region"]), ("source", shot["extras"]),
                         ("depth", shot["depth"]), ("outdir", os.path.join(out, "crowd"))):
         crowd.parm(parm).set(value)
     crowd.parm("framestart").set(frames[0])
     crowd.parm("frameend").set(frames[1])
     crowd.parm("count").set(10)
-    crowd.parm("noconsent").set(1)
     crowd.cook(force=True)
     check("crowd cooks without errors", not crowd.errors(), "; ".join(crowd.errors()))
     check("crowd layer sublayered", bool(genpost_prims(crowd.stage(), "crowd")))
@@ -75,6 +77,9 @@ def main():
     geo = hou.node("/obj").createNode("geo", "generate_test")
     generate = geo.createNode("genpost::generate::1.0")
     check("generate SOP created", generate is not None)
+    topnet = hou.node("/obj").createNode("topnet", "wedges")
+    wedge = topnet.createNode("genpost::wedge::1.0")
+    check("wedge TOP created", wedge is not None)
     print("hython smoke: all GenPost nodes created and cooked")
 
 

@@ -20,9 +20,12 @@ pytestmark = pytest.mark.skipif(HYTHON is None, reason="hython not on PATH (Houd
 def test_nodes_load_and_cook_the_bundled_shot(tmp_path):
     shot = subprocess.run([sys.executable, "-m", "genpost_houdini.cli", "samples", "street", str(tmp_path / "shot"),
                            "--frames", "3", "--resolution", "96", "54"], capture_output=True, text=True, check=True)
+    data = json.loads(shot.stdout)
+    from genpost_houdini.samples.extras import build_extras
+
+    data["extras"] = build_extras(tmp_path / "extras", frames=4, height=64)
     info = tmp_path / "shot.json"
-    info.write_text(shot.stdout)
-    json.loads(shot.stdout)
+    info.write_text(json.dumps(data))
     env = {**os.environ, "HOUDINI_PACKAGE_DIR": str(ROOT), "GENPOST_PYTHON": sys.executable}
     result = subprocess.run([HYTHON, str(Path(__file__).with_name("smoke_nodes.py")), str(info), str(tmp_path / "out")],
                             capture_output=True, text=True, env=env, timeout=900)
