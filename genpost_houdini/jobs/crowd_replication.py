@@ -17,13 +17,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import UsageError
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
+from .common import ProgressFn, frame_list, merge_params, run_frames
 
 log = logging.getLogger("genpost")
 
@@ -49,9 +50,6 @@ JOB_PARAMS: dict[str, Any] = {
     "plate": "",
 }
 PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate")
-
-ProgressFn = Callable[[float, str], None]
-
 
 def _as_list(value: Any) -> list[str]:
     if value in (None, ""):
@@ -81,19 +79,12 @@ class CrowdParams:
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
-        unknown = sorted(set(params) - set(JOB_PARAMS))
-        if unknown:
-            raise UsageError(f"unknown crowd parameter(s): {', '.join(unknown)}")
-        missing = [k for k, v in JOB_PARAMS.items() if v is None and not params.get(k)]
-        if missing:
-            raise UsageError(f"missing crowd parameter(s): {', '.join(missing)}")
-        v = {**{k: d for k, d in JOB_PARAMS.items() if d is not None}, **params}
+        v = merge_params("crowd", JOB_PARAMS, params)
         sources = _as_list(v["source"])
         mattes = _as_list(v["source_matte"])
         if mattes and len(mattes) != len(sources):
             raise UsageError(f"{len(mattes)} --source-matte for {len(sources)} --source: give one matte per source, or none")
-        frames = v["frames"]
-        frames = parse_frame_range(frames) if isinstance(frames, str) else sorted(set(int(f) for f in frames))
+        frames = frame_list(v["frames"])
         sf = v.get("source_frames") or ""
         if v["generator"] not in ("", "none", "classical"):
             raise UsageError(
@@ -204,37 +195,34 @@ class CrowdReplication:
         )
 
     def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
-        from ..farm.workunit import Manifest
         from ..imageio import exr
 
         frames = list(self.shot.frames if frames is None else frames)
-        outside = sorted(set(frames) - set(self.shot.frames))
-        if outside:
-            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
         started = time.perf_counter()
         key = self.job_key()
-        manifest = Manifest(self.out_dir)
-        written, skipped = [], []
         visible: set[int] = set()
-        for i, t in enumerate(frames):
-            inputs_hash = hash_data(key, "frame", t)
-            if not force and manifest.is_done(t, inputs_hash):
-                skipped.append(t)
-                self.progress((i + 1) / len(frames), f"frame {t}: up to date, skipped")
-                continue
+
+        def render_and_write(t: int, inputs_hash: str) -> list[Path]:
             channels = self.render(t)
             visible.update(int(v) for v in np.unique(channels["crowd_id"]) if v > 0)
-            path = self.output.path(t)
-            exr.write_exr(
-                path,
+            path = exr.write_exr(
+                self.output.path(t),
                 channels,
                 kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "Z": "depth", "crowd_id": "id"},
                 metadata=self.provenance(inputs_hash, {"frame": t}),
                 colourspace="ACEScg",
             )
-            manifest.record(t, inputs_hash, [path])
-            written.append(t)
-            self.progress((i + 1) / len(frames), f"frame {t}: {len(self.instances)} instances -> {path.name}")
+            return [Path(path)]
+
+        written, skipped = run_frames(
+            out_dir=self.out_dir,
+            frames=frames,
+            shot_frames=self.shot.frames,
+            inputs_hash=lambda t: hash_data(key, "frame", t),
+            render_and_write=render_and_write,
+            force=force,
+            progress=self.progress,
+        )
         from .set_extension import _layer_is_current
 
         layer = self.out_dir / LAYER_NAME

@@ -6,7 +6,6 @@ on a fresh machine.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path

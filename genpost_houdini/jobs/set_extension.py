@@ -24,13 +24,15 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import UsageError
+from .common import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
-from ..shot.frames import FrameSeq, format_frames, output_pattern, parse_frame_range
+from ..shot.frames import format_frames, output_pattern
+from .common import frame_list, merge_params, run_frames
 
 log = logging.getLogger("genpost")
 
@@ -65,8 +67,6 @@ JOB_PARAMS: dict[str, Any] = {
 #: Parameters that are file paths (resolved relative to a job file).
 PATH_PARAMS = ("stage", "plate", "depth", "extend", "model")
 
-ProgressFn = Callable[[float, str], None]
-
 #: Hole generation: tile size and context margin (pixels).
 HOLE_TILE, HOLE_MARGIN = 160, 48
 #: Keyframes stop when the best candidate would add less than this fraction of what was missing.
@@ -96,15 +96,8 @@ class SetExtensionParams:
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
-        unknown = sorted(set(params) - set(JOB_PARAMS))
-        if unknown:
-            raise UsageError(f"unknown set-extension parameter(s): {', '.join(unknown)}")
-        missing = [k for k, v in JOB_PARAMS.items() if v is None and not params.get(k)]
-        if missing:
-            raise UsageError(f"missing set-extension parameter(s): {', '.join(missing)}")
-        values = {**{k: v for k, v in JOB_PARAMS.items() if v is not None}, **params}
-        frames = values["frames"]
-        frames = parse_frame_range(frames) if isinstance(frames, str) else sorted(set(int(f) for f in frames))
+        values = merge_params("set-extension", JOB_PARAMS, params)
+        frames = frame_list(values["frames"])
         if not 0.0 <= float(values["strength"]) <= 1.0:
             raise UsageError(f"strength must be within 0..1, got {values['strength']}")
         return cls(
@@ -540,24 +533,15 @@ class SetExtension:
     # -- the job --------------------------------------------------------------------------------
     def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
         """Render ``frames`` (default: the shot range); skip frames already done with the same inputs."""
-        from ..farm.workunit import Manifest
         from ..imageio import exr
 
         frames = list(self.shot.frames if frames is None else frames)
-        outside = sorted(set(frames) - set(self.shot.frames))
-        if outside:
-            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
         started = time.perf_counter()
-        manifest = Manifest(self.out_dir)
         plan = self.plan
-        provenance_model = None
-        written, skipped = [], []
-        for i, t in enumerate(frames):
-            inputs_hash = self.frame_inputs_hash(t)
-            if not force and manifest.is_done(t, inputs_hash):
-                skipped.append(t)
-                self.progress(0.4 + 0.6 * (i + 1) / len(frames), f"frame {t}: up to date, skipped")
-                continue
+        provenance_model: dict[str, Any] | None = None
+
+        def render_and_write(t: int, inputs_hash: str) -> list[Path]:
+            nonlocal provenance_model
             channels = self.render(t)
             if provenance_model is None:
                 provenance_model = dict(self.generator.provenance())
@@ -570,17 +554,25 @@ class SetExtension:
                 model=provenance_model,
                 extra={"frame": t, "keyframes": plan.keyframes, "camera": self.shot.camera.prim_path},
             )
-            path = self.output.path(t)
-            exr.write_exr(
-                path,
+            path = exr.write_exr(
+                self.output.path(t),
                 channels,
                 kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "source": "id", "matte": "mask", "confidence": "mask", "Z": "depth"},
                 metadata=prov,
                 colourspace="ACEScg",
             )
-            manifest.record(t, inputs_hash, [path])
-            written.append(t)
-            self.progress(0.4 + 0.6 * (i + 1) / len(frames), f"frame {t}: written {path.name}")
+            return [Path(path)]
+
+        written, skipped = run_frames(
+            out_dir=self.out_dir,
+            frames=frames,
+            shot_frames=self.shot.frames,
+            inputs_hash=self.frame_inputs_hash,
+            render_and_write=render_and_write,
+            force=force,
+            progress=self.progress,
+            start=0.4,
+        )
         layer = self.out_dir / LAYER_NAME
         if written or not _layer_is_current(layer, self.plan.key):
             layer = self.write_layer(provenance_model)

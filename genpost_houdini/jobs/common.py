@@ -1,0 +1,66 @@
+"""What every job shares: parameter checking against its ``JOB_PARAMS``, frame ranges, and the
+per-frame work-unit loop (skip what is done with the same inputs, publish atomically, record).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import UsageError
+from ..shot.frames import format_frames, parse_frame_range
+
+ProgressFn = Callable[[float, str], None]
+
+
+def merge_params(job: str, spec: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over ``spec``'s defaults; unknown names and missing required ones (default
+    None) are refused by name."""
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise UsageError(f"unknown {job} parameter(s): {', '.join(unknown)}")
+    missing = [k for k, v in spec.items() if v is None and params.get(k) in (None, "", [])]
+    if missing:
+        raise UsageError(f"missing {job} parameter(s): {', '.join(missing)}")
+    return {**{k: v for k, v in spec.items() if v is not None}, **params}
+
+
+def frame_list(value: str | Sequence[int]) -> list[int]:
+    """A frame range text ("1001-1048") or a list of frames -> sorted unique frames."""
+    return parse_frame_range(value) if isinstance(value, str) else sorted(set(int(f) for f in value))
+
+
+def run_frames(
+    *,
+    out_dir: Path,
+    frames: Sequence[int],
+    shot_frames: Sequence[int],
+    inputs_hash: Callable[[int], str],
+    render_and_write: Callable[[int, str], list[Path]],
+    force: bool,
+    progress: ProgressFn,
+    start: float = 0.0,
+) -> tuple[list[int], list[int]]:
+    """The work-unit loop: per frame, skip it when its outputs exist with the same recorded
+    inputs hash (unless ``force``), else render, publish and record it. Returns (written, skipped)."""
+    from ..farm.workunit import Manifest
+
+    outside = sorted(set(frames) - set(shot_frames))
+    if outside:
+        raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(shot_frames)}")
+    manifest = Manifest(out_dir)
+    written: list[int] = []
+    skipped: list[int] = []
+    span = 1.0 - start
+    for i, t in enumerate(frames):
+        digest = inputs_hash(t)
+        done = start + span * (i + 1) / len(frames)
+        if not force and manifest.is_done(t, digest):
+            skipped.append(t)
+            progress(done, f"frame {t}: up to date, skipped")
+            continue
+        outputs = render_and_write(t, digest)
+        manifest.record(t, digest, outputs)
+        written.append(t)
+        progress(done, f"frame {t}: written {', '.join(p.name for p in outputs)}")
+    return written, skipped
