@@ -228,6 +228,9 @@ class SetExtension:
             if self.params.allow_pickle:
                 options["allow_pickle"] = True
             self._generator = get_generator(self.params.generator, **options)
+            socket = os.environ.get(WORKER_SOCKET_ENV)
+            if socket and self.params.generator != "classical":
+                self._generator = _WorkerGenerator(self._generator, self.params.generator, options, socket)
         return self._generator
 
     # -- plan ---------------------------------------------------------------------------------
@@ -616,6 +619,57 @@ class SetExtension:
             colourspace="ACEScg",
             card_name="genpost_setext",
         )
+
+
+#: Set by ``session_enter`` for a farm session's tasks: generate through that worker, where the
+#: model stays loaded between tasks.
+WORKER_SOCKET_ENV = "GENPOST_WORKER_SOCKET"
+
+
+class _WorkerGenerator:
+    """A model generator whose ``generate`` runs in the session's ``genpost worker``.
+
+    Name, ``temporal`` and provenance come from the local instance (which never loads weights
+    for them); the pixels come from the worker, which holds the model across tasks.
+    """
+
+    def __init__(self, local: Any, name: str, options: Mapping[str, Any], socket: str):
+        self._local = local
+        self.name = name
+        self.options = dict(options)
+        self.socket = socket
+        self.temporal = bool(getattr(local, "temporal", False))
+
+    def provenance(self) -> dict[str, Any]:
+        return dict(self._local.provenance())
+
+    def generate(self, request: Any, progress: Any = None) -> np.ndarray:
+        from ..runtime.worker import WorkerClient
+
+        client = WorkerClient(self.socket, autostart=True)
+        return client.generate(request, self.name, self.options, progress=progress)
+
+
+def session_enter(params: Mapping[str, Any]) -> dict[str, str]:
+    """Farm session start: a model generator gets a ``genpost worker`` that keeps the model
+    loaded for every task of the session; returns the environment for those tasks."""
+    if str(params.get("generator") or "classical") == "classical":
+        return {}
+    from ..runtime.worker import WorkerClient, default_socket
+
+    socket = default_socket().with_name(f"session-{os.getpid()}.sock")
+    WorkerClient(socket).ensure_running()
+    return {WORKER_SOCKET_ENV: str(socket)}
+
+
+def session_exit(params: Mapping[str, Any]) -> dict[str, str]:
+    """Farm session end: stop the session's worker (frees all GPU memory)."""
+    socket = os.environ.get(WORKER_SOCKET_ENV)
+    if socket:
+        from ..runtime.worker import WorkerClient
+
+        WorkerClient(socket, autostart=False).shutdown()
+    return {}
 
 
 def _layer_is_current(path: Path, inputs_hash: str) -> bool:

@@ -85,6 +85,8 @@ def save_request(request: Any, path: str | os.PathLike[str]) -> Path:
 
     from ..atomic import atomic_path
 
+    # Array-valued options (camera matrices, metric depth) travel as arrays, the rest as JSON.
+    array_options = {k: np.asarray(v) for k, v in request.options.items() if isinstance(v, np.ndarray)}
     meta = {
         "frames": [int(f) for f in request.frames],
         "seed": int(request.seed),
@@ -92,11 +94,14 @@ def save_request(request: Any, path: str | os.PathLike[str]) -> Path:
         "negative_prompt": request.negative_prompt,
         "strength": float(request.strength),
         "colourspace": request.colourspace,
-        "options": request.options,
+        "options": {k: v for k, v in request.options.items() if k not in array_options},
+        "array_options": sorted(array_options),
     }
+    arrays = {k: getattr(request, k) for k in _ARRAYS}
+    arrays.update({f"option_{k}": v for k, v in array_options.items()})
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **{k: getattr(request, k) for k in _ARRAYS})
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
     return Path(path)
 
 
@@ -108,6 +113,8 @@ def load_request(path: str | os.PathLike[str]) -> Any:
 
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
+        for key in meta.pop("array_options", []):
+            meta["options"][key] = np.array(data[f"option_{key}"])
         return GenerationRequest(**{k: data[k] for k in _ARRAYS}, **meta)
 
 
