@@ -506,6 +506,67 @@ class SetExtension:
         self._keyframe_cache[k] = result
         return result
 
+    def _hole_window(self, t: int) -> list[int]:
+        """The frames of the temporal window holding ``t``: consecutive runs of the model's
+        window length (4k+1), aligned to the shot's first frame, never to a chunk."""
+        length = int(getattr(self.generator, "window", 0) or 33)
+        length = max(1, (length - 1) // 4 * 4 + 1)
+        first = self.shot.frames[0]
+        index = (t - first) // length
+        return [f for f in self.shot.frames if first + index * length <= f < first + (index + 1) * length]
+
+    def _temporal_holes(self, t: int) -> np.ndarray:
+        """Frame ``t``'s pixels as a video generator completes them over its whole window.
+
+        The window is generated once (every frame's plate and keyframe projection as known
+        pixels, what is still missing as the mask, the normalised depth as control) and cached
+        per frame in ``.genpost/holes/``, so every chunk that touches it reads the same pixels.
+        """
+        from filelock import FileLock
+
+        from ..conditioning.depth import DepthRange
+        from ..generators.base import GenerationRequest
+        from ..imageio import exr
+
+        frames = self._hole_window(t)
+        folder = self.work_dir / "holes"
+        folder.mkdir(parents=True, exist_ok=True)
+        path_of = lambda f: folder / f"hole.{self.plan.key[:16]}.{f:04d}.exr"  # noqa: E731
+        with FileLock(str(folder / f"window.{frames[0]:04d}.lock")):
+            if not path_of(t).is_file():
+                drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
+                images, missing, depths = [], [], []
+                for f in frames:
+                    depth = self.shot.read("depth", f)
+                    image = self.shot.read("plate", f).copy()
+                    miss = self.shot.read("mask", f).copy()
+                    src = np.zeros(miss.shape, np.uint8)
+                    self._fill_from_plates(f, depth, image, src, miss)
+                    self._fill_from_keyframes(f, depth, image, src, miss, self.plan.keyframes)
+                    images.append(np.where(miss[..., None], 0.0, image).astype(np.float32))
+                    missing.append(miss)
+                    depths.append(drange.normalise(depth))
+                known = ~np.stack(missing)
+                request = GenerationRequest(
+                    frames=list(frames),
+                    images=np.stack(images),
+                    known=known,
+                    generate=~known,
+                    depth=np.stack(depths),
+                    seed=derive_seed(self.params.seed, frames[0], "holes-window"),
+                    prompt=self.params.prompt,
+                    negative_prompt=self.params.negative_prompt,
+                    strength=self.params.strength,
+                    colourspace="ACEScg",
+                )
+                started = time.perf_counter()
+                result = np.asarray(self.generator.generate(request))
+                self.generator_seconds += time.perf_counter() - started
+                for i, f in enumerate(frames):
+                    exr.write_exr(path_of(f), {c: result[i, ..., k] for k, c in enumerate("RGB")},
+                                  kinds={c: "data" for c in "RGB"}, metadata={"window": frames[0], "plan": self.plan.key})
+        return exr.read_exr(path_of(t), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32)
+
     def render(self, t: int) -> dict[str, np.ndarray]:
         """The output channels of frame ``t``."""
         depth = self.shot.read("depth", t)
@@ -516,7 +577,12 @@ class SetExtension:
         missing = mask.copy()
         self._fill_from_plates(t, depth, image, source, missing)
         self._fill_from_keyframes(t, depth, image, source, missing, self.plan.keyframes)
-        self.generator_seconds += self._generate(t, depth, image, source, missing, "holes")
+        if missing.any() and getattr(self.generator, "temporal", False):
+            filled = self._temporal_holes(t)
+            image[missing] = filled[missing]
+            source[missing] = SOURCE_GENERATED
+        else:
+            self.generator_seconds += self._generate(t, depth, image, source, missing, "holes")
         image[~mask] = plate[~mask]  # the plate is never altered outside the mask
         confidence = np.zeros(mask.shape, np.float32)
         for code, value in CONFIDENCE.items():

@@ -82,3 +82,21 @@ def test_farm_session_worker_gives_the_same_pixels(setup: dict, in_process: Path
 def test_classical_needs_no_session_worker() -> None:
     assert set_extension.session_enter({"generator": "classical"}) == {}
     assert os.environ.get(set_extension.WORKER_SOCKET_ENV) is None
+
+
+def test_video_holes_use_whole_windows_and_any_chunking_matches(setup: dict, tmp_path: Path) -> None:
+    """With one keyframe, a video generator fills what it did not see over whole windows aligned
+    to the shot; rendering the frames one chunk at a time gives the same pixels."""
+    params = _params(setup) | {"max_keyframes": 1}
+    whole, chunks = tmp_path / "whole", tmp_path / "chunks"
+    set_extension.run_job(params, [1001, 1002, 1003], out_dir=whole)
+    for chunk in ([1003], [1001, 1002]):
+        set_extension.run_job(params, chunk, out_dir=chunks)
+    holes = sorted((whole / ".genpost" / "holes").glob("hole.*.exr"))
+    assert len(holes) == 3, "one window covers the whole 3-frame shot"
+    generated = 0
+    for f in (1001, 1002, 1003):
+        a = exr.read_exr(whole / f"setext.{f}.exr")
+        assert np.array_equal(a.pixels, exr.read_exr(chunks / f"setext.{f}.exr").pixels)
+        generated += int((a.channel("source") == 3).sum())
+    assert generated > 0
