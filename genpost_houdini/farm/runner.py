@@ -81,10 +81,10 @@ def preflight(spec: JobSpec, frames: Sequence[int]) -> None:
             continue
         values = spec.params[name]
         for value in values if isinstance(values, list) else [values]:
-            _check_input(name, str(value), frames)
+            _check_input(name, str(value), frames, shot_frames=pspec.shot_frames)
 
 
-def _check_input(name: str, value: str, frames: Sequence[int]) -> None:
+def _check_input(name: str, value: str, frames: Sequence[int], *, shot_frames: bool = True) -> None:
     from ..errors import BadInputError
 
     try:
@@ -94,6 +94,10 @@ def _check_input(name: str, value: str, frames: Sequence[int]) -> None:
             raise BadInputError(f"input {name!r}: {value} does not exist") from None
         return
     on_disk = set(seq.frames_on_disk())  # one directory listing instead of a stat per frame
+    if not shot_frames:  # a sequence with its own range (a crowd source): it must hold frames
+        if not on_disk:
+            raise BadInputError(f"input {name!r}: no frames of {value} on disk")
+        return
     if any(f not in on_disk for f in frames):
         seq.require(frames, what=f"input {name!r}")  # exact check and message
 

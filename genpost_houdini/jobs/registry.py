@@ -43,6 +43,9 @@ class ParamSpec:
     required: bool = False
     role: str = "parameter"  # "input" (files read), "parameter", "output" (the output folder)
     help: str = ""
+    #: For inputs with a frame token: True when its frames are the shot's frames (a chunk needs
+    #: exactly its own), False for sequences with their own frame range (crowd sources).
+    shot_frames: bool = True
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
@@ -51,8 +54,9 @@ class ParamSpec:
             raise ValueError(f"unknown parameter role {self.role!r}; known: {', '.join(ROLES)}")
 
 
-def _p(type_: str = "str", *, required: bool = False, role: str = "parameter", help: str = "") -> ParamSpec:
-    return ParamSpec(type_, required, role, help)
+def _p(type_: str = "str", *, required: bool = False, role: str = "parameter", help: str = "",
+       shot_frames: bool = True) -> ParamSpec:
+    return ParamSpec(type_, required, role, help, shot_frames)
 
 
 _COMMON_GENERATION: dict[str, ParamSpec] = {
@@ -80,8 +84,8 @@ CROWD_PARAMS: dict[str, ParamSpec] = {
     "stage": _p("path", required=True, role="input", help="USD stage with the shot camera"),
     "camera": _p(help="camera prim path (default: the only camera)"),
     "region": _p(required=True, help="region prim path (mesh or points) to fill"),
-    "source": _p("paths", required=True, role="input", help="crowd source image patterns"),
-    "source_matte": _p("paths", role="input", help="mattes of the sources"),
+    "source": _p("paths", required=True, role="input", help="crowd source image patterns", shot_frames=False),
+    "source_matte": _p("paths", role="input", help="mattes of the sources", shot_frames=False),
     "depth": _p("path", required=True, role="input", help="depth EXR pattern"),
     "frames": _p("frames", required=True, help="the SHOT frame range"),
     "count": _p("int", help="number of instances"),

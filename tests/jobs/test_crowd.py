@@ -140,3 +140,13 @@ def test_unknown_region_prim(street: dict, tmp_path: Path, capsys: pytest.Captur
                "--depth", street["depth"], "--frames", "1001-1001", "--out", str(tmp_path), "--progress", "none"])
     assert rc == 3
     assert "/nope" in capsys.readouterr().err
+
+
+def test_job_file_run_matches_direct_run(street: dict, crowd_out: Path, tmp_path: Path) -> None:
+    job = tmp_path / "crowd.json"
+    out = tmp_path / "viajob"
+    assert _crowd(street, out, "--save-job", str(job)) == 0
+    assert not out.exists(), "--save-job runs nothing"
+    assert main(["run", str(job), "--frames", "1002-1003", "--progress", "none"]) == 0
+    for f in (1002, 1003):
+        assert np.array_equal(exr.read_exr(out / f"crowd.{f}.exr").pixels, exr.read_exr(crowd_out / f"crowd.{f}.exr").pixels)
