@@ -24,6 +24,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min-spacing", type=float, default=0.6, help="minimum distance between instances (scene units)")
     p.add_argument("--person-height", type=float, default=1.75, help="target person height (scene units)")
+    p.add_argument("--generator", default="", help="generative backend for --variants (e.g. wan-vace); default: replicate only")
+    p.add_argument("--model", default="", help="local model folder for --generator")
+    p.add_argument("--variants", type=int, default=0, help="generated variants per source (different people, same motion)")
+    p.add_argument("--prompt", default="")
+    p.add_argument("--negative-prompt", default="")
+    p.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnxruntime", "tensorrt"])
+    p.add_argument("--allow-pickle", action="store_true")
     p.add_argument("--no-consent-record", action="store_true", help="proceed without consent records (written into every output)")
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
@@ -51,6 +58,13 @@ def crowd_params(args: argparse.Namespace) -> dict:
         "min_spacing": args.min_spacing,
         "person_height": args.person_height,
         "no_consent_record": args.no_consent_record,
+        "generator": args.generator,
+        "model": args.model,
+        "variants": args.variants,
+        "prompt": args.prompt,
+        "negative_prompt": args.negative_prompt,
+        "runtime": args.runtime,
+        "allow_pickle": args.allow_pickle,
     }
 
 

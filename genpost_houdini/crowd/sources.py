@@ -95,6 +95,8 @@ class CrowdSource:
     def provenance(self) -> dict[str, Any]:
         return {
             "index": self.index,
+            "variant_of": self.info.get("variant_of"),
+            "generated_by": self.info.get("model"),
             "pattern": self.pattern,
             "matte": self.matte,
             "frames": format_frames(self.frames),

@@ -47,9 +47,15 @@ JOB_PARAMS: dict[str, Any] = {
     "person_height": 1.75,
     "no_consent_record": False,
     "generator": "",
+    "model": "",
+    "variants": 0,
+    "prompt": "",
+    "negative_prompt": "",
+    "runtime": "auto",
+    "allow_pickle": False,
     "plate": "",
 }
-PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate")
+PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate", "model")
 
 def _as_list(value: Any) -> list[str]:
     if value in (None, ""):
@@ -75,6 +81,12 @@ class CrowdParams:
     person_height: float = 1.75
     no_consent_record: bool = False
     generator: str = ""
+    model: str = ""
+    variants: int = 0
+    prompt: str = ""
+    negative_prompt: str = ""
+    runtime: str = "auto"
+    allow_pickle: bool = False
     plate: str = ""
 
     @classmethod
@@ -86,10 +98,14 @@ class CrowdParams:
             raise UsageError(f"{len(mattes)} --source-matte for {len(sources)} --source: give one matte per source, or none")
         frames = frame_list(v["frames"])
         sf = v.get("source_frames") or ""
-        if v["generator"] not in ("", "none", "classical"):
+        generator = str(v["generator"] or "")
+        variants = int(v["variants"])
+        if variants < 0:
+            raise UsageError("--variants must be 0 or more")
+        if variants and generator in ("", "none", "classical"):
             raise UsageError(
-                f"crowd generator {v['generator']!r}: generated variants of crowd sources are not implemented yet; "
-                "the default replicates with variation only (leave --generator unset)"
+                "--variants needs a generative backend (e.g. --generator wan-vace --model DIR): the default "
+                "replicates the sources with variation only"
             )
         return cls(
             stage=str(v["stage"]),
@@ -105,7 +121,13 @@ class CrowdParams:
             min_spacing=float(v["min_spacing"]),
             person_height=float(v["person_height"]),
             no_consent_record=bool(v["no_consent_record"]),
-            generator=str(v["generator"]),
+            generator=generator,
+            model=str(v.get("model") or ""),
+            variants=variants,
+            prompt=str(v.get("prompt") or ""),
+            negative_prompt=str(v.get("negative_prompt") or ""),
+            runtime=str(v.get("runtime") or "auto"),
+            allow_pickle=bool(v.get("allow_pickle")),
             plate=str(v.get("plate") or ""),
         )
 
@@ -130,6 +152,9 @@ class CrowdReplication:
             )
             for i, pattern in enumerate(params.sources)
         ]
+        self.model_provenance: dict[str, Any] = {}
+        if params.variants:
+            self.sources += self._generated_variants()
         stage = self.shot.camera.stage
         self.up = up_vector(stage)
         self.instances = place_instances(
@@ -143,6 +168,60 @@ class CrowdReplication:
             person_height=params.person_height,
         )
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
+
+    def _generated_variants(self) -> list[Any]:
+        """N generated variants per source: different people, same motion and lighting.
+
+        The generator repaints each source's person (alpha >= 0.5) over its whole sequence,
+        conditioned on the alpha (what to repaint) and a flat depth, with the background and the
+        alpha kept; seeds derive from (seed, source, variant). Each variant carries its
+        source's consent record and the model's provenance.
+        """
+        import dataclasses as dc
+
+        from ..generators.base import GenerationRequest
+        from ..generators.registry import get_generator
+        from .set_extension import derive_seed
+
+        p = self.params
+        options: dict[str, Any] = {}
+        if p.model:
+            options["model"] = p.model
+        if p.runtime != "auto":
+            options["runtime"] = p.runtime
+        if p.allow_pickle:
+            options["allow_pickle"] = True
+        generator = get_generator(p.generator, **options)
+        self.model_provenance = dict(generator.provenance())
+        out = []
+        for src in list(self.sources):
+            alpha = src.sprites[..., 3]
+            straight = np.where(alpha[..., None] > 1e-3, src.sprites[..., :3] / np.maximum(alpha[..., None], 1e-3), 0.18)
+            person = alpha >= 0.5
+            frames = list(range(1, len(src.sprites) + 1))
+            for v in range(p.variants):
+                self.progress(0.0, f"crowd: variant {v + 1}/{p.variants} of source {src.index}")
+                request = GenerationRequest(
+                    frames=frames,
+                    images=np.where(person[..., None], 0.0, straight).astype(np.float32),
+                    known=~person,
+                    generate=person,
+                    depth=np.full(alpha.shape, 0.5, np.float32),
+                    seed=derive_seed(p.seed, src.index, f"crowd-variant-{v}"),
+                    prompt=p.prompt or "a different person, same pose, same lighting",
+                    negative_prompt=p.negative_prompt,
+                )
+                rgb = np.asarray(generator.generate(request), dtype=np.float32)
+                rgb = np.where(person[..., None], rgb, straight)
+                sprites = np.concatenate([rgb * alpha[..., None], alpha[..., None]], axis=-1).astype(np.float32)
+                out.append(dc.replace(
+                    src,
+                    index=len(self.sources) + len(out),
+                    sprites=sprites,
+                    info={**src.info, "variant_of": src.index, "variant": v, "generator": p.generator,
+                          "model": {k: self.model_provenance.get(k, "") for k in ("model_id", "weights_hash", "licence")}},
+                ))
+        return out
 
     def job_key(self) -> str:
         p = self.params
@@ -184,7 +263,8 @@ class CrowdReplication:
             generator=self.params.generator or "replicate",
             seed=self.params.seed,
             inputs_hash=inputs_hash,
-            model={"model_id": "none (replication with variation)", "licence": ""},
+            prompt=self.params.prompt,
+            model=self.model_provenance or {"model_id": "none (replication with variation)", "licence": ""},
             extra={
                 "sources": [s.provenance() for s in self.sources],
                 "no_consent_record": consent_missing,

@@ -150,3 +150,33 @@ def test_job_file_run_matches_direct_run(street: dict, crowd_out: Path, tmp_path
     assert main(["run", str(job), "--frames", "1002-1003", "--progress", "none"]) == 0
     for f in (1002, 1003):
         assert np.array_equal(exr.read_exr(out / f"crowd.{f}.exr").pixels, exr.read_exr(crowd_out / f"crowd.{f}.exr").pixels)
+
+
+def test_generated_variants_with_a_video_model(street: dict, tmp_path: Path) -> None:
+    pytest.importorskip("diffusers")
+    tiny = tmp_path / "tiny"
+    assert main(["-q", "models", "make-tiny", "wan-vace", str(tiny)]) == 0
+    out = tmp_path / "variants"
+    rc = main(["crowd", "--stage", street["stage"], "--region", street["crowd_region"], "--source", street["extras"],
+               "--depth", street["depth"], "--frames", "1001-1002", "--count", "12", "--seed", "2", "--out", str(out),
+               "--generator", "wan-vace", "--model", str(tiny), "--variants", "2", "--progress", "none"])
+    assert rc == 0
+    from pxr import Usd, UsdGeom
+
+    stage = Usd.Stage.Open(str(out / "crowd.usda"))
+    inst = UsdGeom.PointInstancer(stage.GetPrimAtPath("/genpost_crowd/instancer"))
+    assert len(inst.GetPrototypesRel().GetTargets()) == 3, "the source and its two generated variants"
+    meta = exr.read_exr(out / "crowd.1001.exr").metadata
+    assert meta["generator"] == "wan-vace" and "Apache-2.0" in meta["licence"]
+    sources = meta["sources"] if isinstance(meta["sources"], list) else json.loads(meta["sources"])
+    variants = [s for s in sources if s.get("variant_of") == 0]
+    assert len(variants) == 2 and all(s["consent_reference"] == "GENPOST-SYNTHETIC-0001" for s in variants)
+    a = exr.read_exr(out / "sprites" / "source_1.0001.exr").get(["R", "G", "B", "A"])
+    b = exr.read_exr(out / "sprites" / "source_0.0001.exr").get(["R", "G", "B", "A"])
+    assert np.array_equal(a[..., 3], b[..., 3]), "same alpha (same motion)"
+    assert not np.allclose(a[..., :3], b[..., :3]), "a different person"
+
+
+def test_variants_need_a_generative_backend(street: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _crowd(street, tmp_path / "o", "--variants", "2") == 2
+    assert "--variants needs a generative backend" in capsys.readouterr().err
