@@ -85,8 +85,11 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append("- crowd sources (real people's likeness is replicated only with consent):")
             for s in e["sources"]:
                 consent = s.get("consent") or {}
+                made = s.get("generated_by") or {}
+                origin = (f" — generated variant of source {s.get('variant_of')} by {made.get('model_id')} "
+                          f"(licence {made.get('licence') or 'n/a'})") if s.get("variant_of") is not None else ""
                 lines.append(
-                    f"  - `{s.get('pattern')}` frames {s.get('frames')}: consent {s.get('consent_reference')}"
+                    f"  - source {s.get('index')}: `{s.get('pattern')}` frames {s.get('frames')}{origin}: consent {s.get('consent_reference')}"
                     + (f" ({consent.get('who')}; use: {consent.get('permitted_use')}; until {consent.get('expires')})" if consent else "")
                 )
         if e["no_consent_record"]:
