@@ -282,6 +282,16 @@ class SetExtension:
             views[t] = _low_res_view(self.shot.view(t), factor, w, h)
             self.progress(0.05 * (i + 1) / len(frames), f"planning: read frame {t}")
         depth_range = DepthRange.from_depths(depths.values())
+        no_depth = {t: int((masks[t] & ~np.isfinite(depths[t])).sum()) for t in frames}
+        worst = max(no_depth, key=lambda t: no_depth[t])
+        if no_depth[worst]:
+            log.warning(
+                "set extension: the extend mask covers pixels with no depth (no hit) in %d frames (worst: frame %d, "
+                "%.1f%% of its mask, %s): they cannot be locked by reprojection and are generated per frame; "
+                "give the extension proxy geometry (or a far backdrop) in the depth render",
+                sum(1 for v in no_depth.values() if v), worst, 100.0 * no_depth[worst] / max(1, int(masks[worst].sum())),
+                self.shot.depth.path(worst),
+            )
 
         # (1) clean-plate sources per frame: nearest in time first, a few spread over the shot.
         plate_ok = {t: (~masks[t]).astype(np.float32)[..., None] for t in frames}

@@ -115,3 +115,22 @@ def test_bad_inputs_exit_3_naming_the_file(street: dict, tmp_path: Path, capsys:
     shutil.copy(shot / "plate.1003.exr", broken / "plate.1003.exr")
     assert main(args) == 3
     assert "depth.1002.exr" in capsys.readouterr().err
+
+
+def test_no_hit_depth_in_the_mask_is_generated_not_propagated(street: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shot = Path(street["plate"]).parent
+    copy = tmp_path / "shot"
+    shutil.copytree(shot, copy)
+    for f in (1001, 1002, 1003):
+        depth = exr.read_exr(copy / f"depth.{f}.exr").channel("Z")
+        mask = exr.read_mask(copy / f"extend.{f}.exr") >= 0.5
+        depth[:8][mask[:8]] = 1e17  # Karma's "no hit" at the top of the frame
+        exr.write_exr(copy / f"depth.{f}.exr", {"Z": depth}, kinds={"Z": "depth"})
+    out = tmp_path / "out"
+    capsys.readouterr()
+    rc = main(["setext", "--stage", street["stage"], "--plate", str(copy / "plate.####.exr"), "--depth", str(copy / "depth.####.exr"),
+               "--extend", str(copy / "extend.####.exr"), "--frames", "1001-1003", "--out", str(out), "--progress", "none"])
+    assert rc == 0
+    assert "no depth" in capsys.readouterr().err
+    img = exr.read_exr(out / "setext.1002.exr")
+    assert np.isfinite(img.get(["R", "G", "B"])).all()
