@@ -2,8 +2,13 @@
 
 It continues the plate's own texture into the pixels to fill (PatchMatch + Wexler-style
 completion, see :mod:`.patchmatch`): facade pixels copy facade texture at a similar depth, far
-pixels copy far content. Frames are filled independently (``temporal = False``), each with a
-seed derived from (seed, frame number), so any chunking of a frame range gives the same pixels.
+pixels copy far content. When the request carries the camera (options ``depth_metric``, ``K``,
+``world_to_camera``, ``world_up``, as the set-extension job passes them), a first stage repeats
+the known storeys of vertical surfaces upward in world space (:mod:`.facade`), and PatchMatch
+fills only what that leaves, with the continued facades as known context (option
+``facade=False`` turns the stage off). Frames are filled independently (``temporal = False``),
+each with a seed derived from (seed, frame number), so any chunking of a frame range gives the
+same pixels.
 """
 
 from __future__ import annotations
@@ -16,13 +21,26 @@ import numpy as np
 from .. import __version__
 from ..errors import BadInputError, UsageError
 from .base import GenerationRequest, ProgressFn, enforce_result, frame_seed
+from .facade import camera_from_options, continue_facades
 from .patchmatch import QUALITY, CompletionParams, complete
 
 #: Options a request (``request.options``) or the constructor may set.
 _TUNABLE = ("patch_size", "depth_weight", "position_weight", "pca_dims")
 #: Options jobs pass to every backend that mean nothing here; accepted and ignored.
 _IGNORED = frozenset({"model", "models", "allow_pickle", "runtime", "device", "dtype", "steps",
-                      "guidance_scale", "conditioning_scale", "window", "overlap"})
+                      "guidance_scale", "conditioning_scale", "window", "overlap",
+                      "depth_metric", "K", "world_to_camera", "world_up"})
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"classical generator: option {name}={value!r} must be true or false")
 
 
 def _params(quality: Any, overrides: dict[str, Any]) -> CompletionParams:
@@ -58,8 +76,9 @@ class ClassicalGenerator:
     temporal = False
     description = "depth-guided PatchMatch completion that continues the plate's texture; no weights"
 
-    def __init__(self, quality: str = "normal", **options: Any) -> None:
+    def __init__(self, quality: str = "normal", facade: Any = True, **options: Any) -> None:
         self.quality = str(quality)
+        self.facade = _flag(facade, "facade")  # world-space facade continuation when the camera is known
         self.options = dict(options)
         self.params = _params(self.quality, self.options)  # validate early
 
@@ -77,6 +96,7 @@ class ClassicalGenerator:
             "patch_size": p.patch_size,
             "depth_weight": p.depth_weight,
             "position_weight": p.position_weight,
+            "facade_continuation": self.facade,
         }
 
     def _request_params(self, request: GenerationRequest) -> CompletionParams:
@@ -90,6 +110,9 @@ class ClassicalGenerator:
         params = self._request_params(request)
         out = request.images.copy()
         nf = len(request.frames)
+        cams = None
+        if _flag(request.options.get("facade", self.facade), "facade"):
+            cams = camera_from_options(request.options, nf, request.known.shape[1:])
         for i, frame in enumerate(request.frames):
             if not request.generate[i].any():
                 continue
@@ -99,12 +122,19 @@ class ClassicalGenerator:
                 if progress is not None:
                     progress((_i + frac) / nf, f"frame {_f}: {msg}")
 
+            image, known, todo = request.images[i], request.known[i], request.generate[i]
+            depth = request.depth[i]
+            if cams is not None:
+                # repeat known storeys upward first; PatchMatch treats them as known context
+                facade = continue_facades(image, known, todo, depth, cams[i], far_depth=params.far_depth)
+                image, known, todo = facade.image, known | facade.filled, todo & ~facade.filled
+                _frame_progress(0.0, f"facades continued ({int(facade.filled.sum())} px, {facade.mode})")
             try:
                 out[i] = complete(
-                    request.images[i],
-                    request.known[i],
-                    request.generate[i],
-                    request.depth[i],
+                    image,
+                    known,
+                    todo,
+                    depth,
                     rng=rng,
                     params=params,
                     progress=_frame_progress,

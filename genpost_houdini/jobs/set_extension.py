@@ -45,6 +45,11 @@ SOURCE_PLATE, SOURCE_OTHER_FRAME, SOURCE_KEYFRAME, SOURCE_GENERATED = 0, 1, 2, 3
 #: Confidence per source (how much of the pixel is observation rather than invention).
 CONFIDENCE = {SOURCE_PLATE: 1.0, SOURCE_OTHER_FRAME: 0.9, SOURCE_KEYFRAME: 0.6, SOURCE_GENERATED: 0.3}
 
+#: Output channels: colour half (lossless zip), depth float; the small codes and [0, 1] values
+#: are exact enough in half (0..3 exactly), which halves the bytes a 2K frame writes.
+OUTPUT_KINDS = {"R": "colour", "G": "colour", "B": "colour", "A": "colour", "source": "mask", "matte": "mask", "confidence": "mask", "Z": "depth"}
+OUTPUT_TYPES = {"source": "half", "matte": "half", "confidence": "half"}
+
 #: Parameters a job file may hold for this job, with their defaults (None = required).
 JOB_PARAMS: dict[str, Any] = {
     "stage": None,
@@ -188,6 +193,7 @@ class SetExtension:
         self._generator: Any = None
         self._plan: Plan | None = None
         self._keyframe_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._keyframe_stacks: dict[int, np.ndarray] = {}
         self.generator_seconds = 0.0
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
 
@@ -400,7 +406,9 @@ class SetExtension:
                 source[missing] = ksource[missing]
                 missing[:] = False
                 return
-            src = np.concatenate([kimage, ksource[..., None].astype(np.float32)], axis=-1)
+            src = self._keyframe_stacks.get(k)
+            if src is None:  # image + source code in one array: one gather per keyframe
+                src = self._keyframe_stacks[k] = np.concatenate([kimage, ksource[..., None].astype(np.float32)], axis=-1)
             sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing)
             ok = valid & missing
             image[ok] = sampled[ok, :3]
@@ -636,7 +644,8 @@ class SetExtension:
             path = exr.write_exr(
                 self.output.path(t),
                 channels,
-                kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "source": "id", "matte": "mask", "confidence": "mask", "Z": "depth"},
+                kinds=OUTPUT_KINDS,
+                types=OUTPUT_TYPES,
                 metadata=prov,
                 colourspace="ACEScg",
             )
