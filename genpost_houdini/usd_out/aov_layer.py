@@ -55,6 +55,45 @@ def frame_path(image_name: str, frame: int) -> str:
     return "./" + os.path.basename(str(FrameSeq.parse(image_name).path(frame)))
 
 
+def bind_texture_material(
+    stage: Any, card: Any, files: Mapping[int, str], *, colourspace: str = "ACEScg", emissive: bool = False
+) -> Any:
+    """Define ``<card>/material`` (UsdPreviewSurface fed by a UsdUVTexture whose ``file`` is
+    time-sampled from ``files``: frame -> layer-relative path) and bind it to ``card``.
+
+    ``emissive`` shows the texture unlit (a camera card); otherwise it is the diffuse colour
+    (crowd cards lit in the scene). Alpha drives opacity; the colour space is authored on the
+    file attribute.
+    """
+    from pxr import Gf, Sdf, Usd, UsdShade
+
+    mat_path = card.GetPath().AppendChild("material")
+    material = UsdShade.Material.Define(stage, mat_path)
+    surface = UsdShade.Shader.Define(stage, mat_path.AppendChild("surface"))
+    surface.CreateIdAttr("UsdPreviewSurface")
+    reader = UsdShade.Shader.Define(stage, mat_path.AppendChild("st_reader"))
+    reader.CreateIdAttr("UsdPrimvarReader_float2")
+    reader.CreateInput("varname", Sdf.ValueTypeNames.Token).Set("st")
+    texture = UsdShade.Shader.Define(stage, mat_path.AppendChild("texture"))
+    texture.CreateIdAttr("UsdUVTexture")
+    texture.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(reader.ConnectableAPI(), "result")
+    texture.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("raw")
+    file_input = texture.CreateInput("file", Sdf.ValueTypeNames.Asset)
+    for frame in sorted(files):
+        file_input.Set(Sdf.AssetPath(files[frame]), Usd.TimeCode(frame))
+    file_input.GetAttr().SetColorSpace(colourspace)
+    rgb = texture.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
+    if emissive:
+        surface.CreateInput("emissiveColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(rgb)
+        surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).Set(Gf.Vec3f(0, 0, 0))
+    else:
+        surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(rgb)
+    surface.CreateInput("opacity", Sdf.ValueTypeNames.Float).ConnectToSource(texture.CreateOutput("a", Sdf.ValueTypeNames.Float))
+    material.CreateSurfaceOutput().ConnectToSource(surface.ConnectableAPI(), "surface")
+    UsdShade.MaterialBindingAPI.Apply(card).Bind(material)
+    return material
+
+
 def write_card_layer(
     path: str | os.PathLike[str],
     *,
@@ -68,7 +107,7 @@ def write_card_layer(
     distance: float | None = None,
 ) -> Path:
     """Write the card layer atomically; returns its path. Deterministic for the same inputs."""
-    from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade, Vt
+    from pxr import Gf, Sdf, Usd, UsdGeom, Vt
 
     width, height = resolution
     frames = sorted(frames)
@@ -117,28 +156,9 @@ def write_card_layer(
         f"{distance:g} scene units. Images: {image_name} (scene-linear {colourspace})."
     )
 
-    mat_path = card_path.AppendChild("material")
-    material = UsdShade.Material.Define(stage, mat_path)
-    surface = UsdShade.Shader.Define(stage, mat_path.AppendChild("surface"))
-    surface.CreateIdAttr("UsdPreviewSurface")
-    reader = UsdShade.Shader.Define(stage, mat_path.AppendChild("st_reader"))
-    reader.CreateIdAttr("UsdPrimvarReader_float2")
-    reader.CreateInput("varname", Sdf.ValueTypeNames.Token).Set("st")
-    texture = UsdShade.Shader.Define(stage, mat_path.AppendChild("texture"))
-    texture.CreateIdAttr("UsdUVTexture")
-    texture.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(reader.ConnectableAPI(), "result")
-    texture.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("raw")
-    file_input = texture.CreateInput("file", Sdf.ValueTypeNames.Asset)
-    for f in frames:
-        file_input.Set(Sdf.AssetPath(frame_path(image_name, f)), Usd.TimeCode(f))
-    file_input.GetAttr().SetColorSpace(colourspace)
-    rgb = texture.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
-    surface.CreateInput("emissiveColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(rgb)
-    surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).Set(Gf.Vec3f(0, 0, 0))
-    alpha = texture.CreateOutput("a", Sdf.ValueTypeNames.Float)
-    surface.CreateInput("opacity", Sdf.ValueTypeNames.Float).ConnectToSource(alpha)
-    material.CreateSurfaceOutput().ConnectToSource(surface.ConnectableAPI(), "surface")
-    UsdShade.MaterialBindingAPI.Apply(card.GetPrim()).Bind(material)
+    bind_texture_material(
+        stage, card.GetPrim(), {f: frame_path(image_name, f) for f in frames}, colourspace=colourspace, emissive=True
+    )
 
     final = Path(path)
     with atomic_path(final) as tmp:

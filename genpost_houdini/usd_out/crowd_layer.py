@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..atomic import atomic_path
-from .aov_layer import _jsonable
+from .aov_layer import _jsonable, bind_texture_material
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..crowd.placement import Instance
@@ -64,7 +64,7 @@ def write_crowd_layer(
     provenance: Mapping[str, Any],
 ) -> Path:
     """Write sprites and the layer (atomic); returns the layer path."""
-    from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade, Vt
+    from pxr import Gf, Sdf, Usd, UsdGeom, Vt
 
     from ..crowd.render import card_axes
 
@@ -103,26 +103,9 @@ def write_crowd_layer(
         st = UsdGeom.PrimvarsAPI(card).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
         st.Set(Vt.Vec2fArray([Gf.Vec2f(0, 0), Gf.Vec2f(1, 0), Gf.Vec2f(1, 1), Gf.Vec2f(0, 1)]))
         card.GetPrim().SetCustomData({"genpost": _jsonable(src.provenance())})
-        mat = UsdShade.Material.Define(stage, card_path.AppendChild("material"))
-        surface = UsdShade.Shader.Define(stage, mat.GetPath().AppendChild("surface"))
-        surface.CreateIdAttr("UsdPreviewSurface")
-        reader = UsdShade.Shader.Define(stage, mat.GetPath().AppendChild("st_reader"))
-        reader.CreateIdAttr("UsdPrimvarReader_float2")
-        reader.CreateInput("varname", Sdf.ValueTypeNames.Token).Set("st")
-        tex = UsdShade.Shader.Define(stage, mat.GetPath().AppendChild("texture"))
-        tex.CreateIdAttr("UsdUVTexture")
-        tex.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(reader.ConnectableAPI(), "result")
-        tex.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("raw")
-        file_in = tex.CreateInput("file", Sdf.ValueTypeNames.Asset)
         n = len(src.frames)
-        for t in frames:
-            f = src.frames[(t - frames[0]) % n]
-            file_in.Set(Sdf.AssetPath("./" + sprite_pattern.replace("####", f"{f:04d}")), Usd.TimeCode(t))
-        file_in.GetAttr().SetColorSpace("ACEScg")
-        surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(tex.CreateOutput("rgb", Sdf.ValueTypeNames.Float3))
-        surface.CreateInput("opacity", Sdf.ValueTypeNames.Float).ConnectToSource(tex.CreateOutput("a", Sdf.ValueTypeNames.Float))
-        mat.CreateSurfaceOutput().ConnectToSource(surface.ConnectableAPI(), "surface")
-        UsdShade.MaterialBindingAPI.Apply(card.GetPrim()).Bind(mat)
+        files = {t: "./" + sprite_pattern.replace("####", f"{src.frames[(t - frames[0]) % n]:04d}") for t in frames}
+        bind_texture_material(stage, card.GetPrim(), files, colourspace="ACEScg", emissive=False)
         rel.AddTarget(card_path)
 
     positions = np.array([i.position for i in instances], dtype=np.float64)
