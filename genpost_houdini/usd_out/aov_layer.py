@@ -73,7 +73,7 @@ def bind_texture_material(
     surface.CreateIdAttr("UsdPreviewSurface")
     reader = UsdShade.Shader.Define(stage, mat_path.AppendChild("st_reader"))
     reader.CreateIdAttr("UsdPrimvarReader_float2")
-    reader.CreateInput("varname", Sdf.ValueTypeNames.Token).Set("st")
+    reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set("st")
     texture = UsdShade.Shader.Define(stage, mat_path.AppendChild("texture"))
     texture.CreateIdAttr("UsdUVTexture")
     texture.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(reader.ConnectableAPI(), "result")
@@ -132,6 +132,8 @@ def write_card_layer(
 
     cam_path = Sdf.Path(camera.prim_path)
     stage.OverridePrim(cam_path)
+    # The layer's root is the shot's own root prim (an over): it composes onto the shot.
+    stage.SetDefaultPrim(stage.GetPrimAtPath(cam_path.GetPrefixes()[0]))
     card_path = cam_path.AppendChild(card_name)
     card = UsdGeom.Mesh.Define(stage, card_path)
     card.CreateFaceVertexCountsAttr([4])
