@@ -493,6 +493,8 @@ def _resolve(reader: _Reader, channel: str | None, aliases: Sequence[str], what:
     available = reader.all_channels()
     if channel is None:
         found = _match(available, aliases)
+        if found is None and len(available) == 1:
+            return available[0]  # a one-channel file is unambiguous, whatever its name
         if found is None:
             raise BadInputError(
                 f"{reader.path}: no {what} channel (looked for {', '.join(aliases)}; "

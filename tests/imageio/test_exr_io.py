@@ -337,3 +337,16 @@ def test_tall_images_written_in_strips_views_and_copies(tmp_path: Path, rng: np.
     reordered = write_exr(tmp_path / "bgr.exr", {"B": img[..., 2], "G": img[..., 1], "R": img[..., 0]},
                           types={"R": "float", "G": "float", "B": "float"})
     np.testing.assert_array_equal(read_exr(reordered, ["R", "G", "B"]).pixels, img)
+
+
+def test_one_channel_files_need_no_standard_name(tmp_path):
+    import numpy as np
+
+    from genpost_houdini.imageio import exr
+
+    m = np.zeros((8, 8), np.float32)
+    m[2:4] = 1
+    exr.write_exr(tmp_path / "m.exr", {"extend": m}, kinds={"extend": "mask"})
+    assert exr.read_mask(tmp_path / "m.exr").sum() == 16
+    exr.write_exr(tmp_path / "d.exr", {"distance": m + 1}, kinds={"distance": "depth"})
+    assert np.isfinite(exr.read_depth(tmp_path / "d.exr")).all()
