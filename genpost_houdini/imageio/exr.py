@@ -493,8 +493,8 @@ def _resolve(reader: _Reader, channel: str | None, aliases: Sequence[str], what:
     available = reader.all_channels()
     if channel is None:
         found = _match(available, aliases)
-        if found is None and len(available) == 1:
-            return available[0]  # a one-channel file is unambiguous, whatever its name
+        if found is None and len(available) == 1 and not (what == "depth" and available[0].upper() in "RGBAY"):
+            return available[0]  # a one-channel file is unambiguous, whatever its name (not colour as depth)
         if found is None:
             raise BadInputError(
                 f"{reader.path}: no {what} channel (looked for {', '.join(aliases)}; "
