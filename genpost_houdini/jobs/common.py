@@ -8,9 +8,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import UsageError
+from ..provenance import hash_data
 from ..shot.frames import format_frames, parse_frame_range
 
 ProgressFn = Callable[[float, str], None]
+
+#: Output EXRs: lossless, one scanline per block: faster to write than 16-line zip and what comp
+#: packages read fastest (Nuke's "zip1").
+OUTPUT_COMPRESSION = "zips"
 
 
 def merge_params(job: str, spec: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,3 +69,19 @@ def run_frames(
         written.append(t)
         progress(done, f"frame {t}: written {', '.join(p.name for p in outputs)}")
     return written, skipped
+
+
+def derive_seed(seed: int, frame: int, purpose: str = "") -> int:
+    """A seed from (job seed, frame number): never from chunk boundaries."""
+    return int(hash_data("genpost-seed", int(seed), int(frame), purpose)[:8], 16)
+
+
+def layer_is_current(path: Path, inputs_hash: str) -> bool:
+    """True when ``path`` is a layer this job wrote for the same inputs (a rerun need not rewrite it)."""
+    if not path.is_file():
+        return False
+    from pxr import Sdf
+
+    layer = Sdf.Layer.OpenAsAnonymous(str(path))
+    data = dict(layer.customLayerData) if layer else {}
+    return dict(data.get("genpost") or {}).get("inputs_hash") == inputs_hash

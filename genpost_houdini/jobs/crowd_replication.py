@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import UsageError
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
-from .common import ProgressFn, frame_list, merge_params, run_frames
+from .common import OUTPUT_COMPRESSION, ProgressFn, derive_seed, frame_list, layer_is_current, merge_params, run_frames
 
 log = logging.getLogger("genpost")
 
@@ -181,7 +181,6 @@ class CrowdReplication:
 
         from ..generators.base import GenerationRequest
         from ..generators.registry import get_generator
-        from .set_extension import derive_seed
 
         p = self.params
         options: dict[str, Any] = {}
@@ -289,6 +288,7 @@ class CrowdReplication:
                 self.output.path(t),
                 channels,
                 kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "Z": "depth", "crowd_id": "id"},
+                compression=OUTPUT_COMPRESSION,
                 metadata=self.provenance(inputs_hash, {"frame": t}),
                 colourspace="ACEScg",
             )
@@ -303,10 +303,8 @@ class CrowdReplication:
             force=force,
             progress=self.progress,
         )
-        from .set_extension import _layer_is_current
-
         layer = self.out_dir / LAYER_NAME
-        if written or not _layer_is_current(layer, key):
+        if written or not layer_is_current(layer, key):
             layer = self.write_layer(key)
         return {
             "job": JOB_KIND,

@@ -32,7 +32,7 @@ from ..errors import UsageError
 from .common import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..shot.frames import format_frames, output_pattern
-from .common import frame_list, merge_params, run_frames
+from .common import OUTPUT_COMPRESSION, derive_seed, frame_list, layer_is_current, merge_params, run_frames
 
 log = logging.getLogger("genpost")
 
@@ -49,6 +49,7 @@ CONFIDENCE = {SOURCE_PLATE: 1.0, SOURCE_OTHER_FRAME: 0.9, SOURCE_KEYFRAME: 0.6, 
 #: are exact enough in half (0..3 exactly), which halves the bytes a 2K frame writes.
 OUTPUT_KINDS = {"R": "colour", "G": "colour", "B": "colour", "A": "colour", "source": "mask", "matte": "mask", "confidence": "mask", "Z": "depth"}
 OUTPUT_TYPES = {"source": "half", "matte": "half", "confidence": "half"}
+
 
 #: Parameters a job file may hold for this job, with their defaults (None = required).
 JOB_PARAMS: dict[str, Any] = {
@@ -130,11 +131,6 @@ class SetExtensionParams:
         data["camera"] = self.camera or ""
         data["model"] = self.model or ""
         return data
-
-
-def derive_seed(seed: int, frame: int, purpose: str = "") -> int:
-    """A seed from (job seed, frame number): never from chunk boundaries."""
-    return int(hash_data("genpost-seed", int(seed), int(frame), purpose)[:8], 16)
 
 
 # --------------------------------------------------------------------------------------------
@@ -646,6 +642,7 @@ class SetExtension:
                 channels,
                 kinds=OUTPUT_KINDS,
                 types=OUTPUT_TYPES,
+                compression=OUTPUT_COMPRESSION,
                 metadata=prov,
                 colourspace="ACEScg",
             )
@@ -662,7 +659,7 @@ class SetExtension:
             start=0.4,
         )
         layer = self.out_dir / LAYER_NAME
-        if written or not _layer_is_current(layer, self.plan.key):
+        if written or not layer_is_current(layer, self.plan.key):
             layer = self.write_layer(provenance_model)
         elapsed = time.perf_counter() - started
         return {
@@ -755,17 +752,6 @@ def session_exit(params: Mapping[str, Any]) -> dict[str, str]:
 
         WorkerClient(socket, autostart=False).shutdown()
     return {}
-
-
-def _layer_is_current(path: Path, inputs_hash: str) -> bool:
-    """True when ``path`` is a layer this job wrote for the same inputs (a rerun need not rewrite it)."""
-    if not path.is_file():
-        return False
-    from pxr import Sdf
-
-    layer = Sdf.Layer.OpenAsAnonymous(str(path))
-    data = dict(layer.customLayerData) if layer else {}
-    return dict(data.get("genpost") or {}).get("inputs_hash") == inputs_hash
 
 
 def _hole_tiles(missing: np.ndarray, tile: int, margin: int):
