@@ -51,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--speed-frames", type=int, default=24)
+    ap.add_argument("--no-memory", action="store_true", help="only the speed figure")
     args = ap.parse_args()
     speed_res = (512, 288) if args.quick else (2048, 1152)
     mem_res = (320, 180) if args.quick else (960, 540)
@@ -67,6 +68,8 @@ def main() -> None:
           f"(generator {gen:.1f} s, keyframes {r['keyframes']}) -> {per_frame:.2f} s/frame excluding synthesis "
           f"(goal <= 1.0); wall incl. start-up {run['wall']:.1f} s")
 
+    if args.no_memory:
+        return
     peaks = {}
     for n in (short, long):
         info = build(n, *mem_res)
