@@ -5,13 +5,14 @@ per-frame work-unit loop (skip what is done with the same inputs, publish atomic
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from ..errors import UsageError
 from ..provenance import hash_data
 from ..shot.frames import format_frames, parse_frame_range
 
 ProgressFn = Callable[[float, str], None]
+T = TypeVar("T")
 
 #: Output EXRs: lossless, one scanline per block: faster to write than 16-line zip and what comp
 #: packages read fastest (Nuke's "zip1").
@@ -41,13 +42,22 @@ def run_frames(
     frames: Sequence[int],
     shot_frames: Sequence[int],
     inputs_hash: Callable[[int], str],
-    render_and_write: Callable[[int, str], list[Path]],
+    render: Callable[[int, str], T],
+    write: Callable[[int, str, T], list[Path]],
     force: bool,
     progress: ProgressFn,
     start: float = 0.0,
 ) -> tuple[list[int], list[int]]:
     """The work-unit loop: per frame, skip it when its outputs exist with the same recorded
-    inputs hash (unless ``force``), else render, publish and record it. Returns (written, skipped)."""
+    inputs hash (unless ``force``), else render it, publish it (atomic) and record it.
+
+    Frame t's write (EXR compression, which releases the GIL) overlaps frame t+1's render; a
+    frame is recorded in the manifest only once its files are published, in frame order, and
+    a failure in either stops the loop after the frames already published are recorded.
+    Returns (written, skipped).
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from ..farm.workunit import Manifest
 
     outside = sorted(set(frames) - set(shot_frames))
@@ -57,17 +67,38 @@ def run_frames(
     written: list[int] = []
     skipped: list[int] = []
     span = 1.0 - start
-    for i, t in enumerate(frames):
-        digest = inputs_hash(t)
-        done = start + span * (i + 1) / len(frames)
-        if not force and manifest.is_done(t, digest):
-            skipped.append(t)
-            progress(done, f"frame {t}: up to date, skipped")
-            continue
-        outputs = render_and_write(t, digest)
+    pending: tuple[int, str, float, Future[list[Path]]] | None = None
+
+    def finish() -> None:
+        nonlocal pending
+        if pending is None:
+            return
+        t, digest, done, future = pending
+        pending = None
+        outputs = future.result()
         manifest.record(t, digest, outputs)
         written.append(t)
         progress(done, f"frame {t}: written {', '.join(p.name for p in outputs)}")
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="genpost-write") as writer:
+        try:
+            for i, t in enumerate(frames):
+                digest = inputs_hash(t)
+                done = start + span * (i + 1) / len(frames)
+                if not force and manifest.is_done(t, digest):
+                    skipped.append(t)
+                    progress(done, f"frame {t}: up to date, skipped")
+                    continue
+                data = render(t, digest)
+                finish()
+                pending = (t, digest, done, writer.submit(write, t, digest, data))
+            finish()
+        finally:
+            if pending is not None:  # an error while rendering: publish what is being written
+                try:
+                    finish()
+                except Exception:  # the first error is the one to report
+                    pass
     return written, skipped
 
 

@@ -281,9 +281,12 @@ class CrowdReplication:
         key = self.job_key()
         visible: set[int] = set()
 
-        def render_and_write(t: int, inputs_hash: str) -> list[Path]:
+        def render(t: int, inputs_hash: str) -> dict[str, np.ndarray]:
             channels = self.render(t)
             visible.update(int(v) for v in np.unique(channels["crowd_id"]) if v > 0)
+            return channels
+
+        def write(t: int, inputs_hash: str, channels: dict[str, np.ndarray]) -> list[Path]:
             path = exr.write_exr(
                 self.output.path(t),
                 channels,
@@ -299,7 +302,8 @@ class CrowdReplication:
             frames=frames,
             shot_frames=self.shot.frames,
             inputs_hash=lambda t: hash_data(key, "frame", t),
-            render_and_write=render_and_write,
+            render=render,
+            write=write,
             force=force,
             progress=self.progress,
         )

@@ -623,7 +623,7 @@ class SetExtension:
         plan = self.plan
         provenance_model: dict[str, Any] | None = None
 
-        def render_and_write(t: int, inputs_hash: str) -> list[Path]:
+        def render(t: int, inputs_hash: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             nonlocal provenance_model
             channels = self.render(t)
             if provenance_model is None:
@@ -637,6 +637,10 @@ class SetExtension:
                 model=provenance_model,
                 extra={"frame": t, "keyframes": plan.keyframes, "camera": self.shot.camera.prim_path},
             )
+            return channels, prov
+
+        def write(t: int, inputs_hash: str, data: tuple[dict[str, np.ndarray], dict[str, Any]]) -> list[Path]:
+            channels, prov = data
             path = exr.write_exr(
                 self.output.path(t),
                 channels,
@@ -653,7 +657,8 @@ class SetExtension:
             frames=frames,
             shot_frames=self.shot.frames,
             inputs_hash=self.frame_inputs_hash,
-            render_and_write=render_and_write,
+            render=render,
+            write=write,
             force=force,
             progress=self.progress,
             start=0.4,
