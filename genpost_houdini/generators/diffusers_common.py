@@ -141,3 +141,45 @@ def composite(images: np.ndarray, generated: np.ndarray, where: np.ndarray) -> n
 
 def seconds_fraction(done: int, total: int) -> float:
     return 1.0 if total <= 0 else min(1.0, done / float(total))
+
+
+class DiffusersBackend:
+    """What the diffusers generators share: the device/dtype choice (made once, logged) and the
+    provenance record (model card + this run's settings + the last seed used).
+
+    Subclasses set ``name``, ``PIPELINE_CLASS`` and ``device_pref``/``dtype_pref`` and implement
+    ``_model_provenance()`` and ``_provenance_settings()``.
+    """
+
+    name = ""
+    PIPELINE_CLASS = ""
+    device_pref: Any = None
+    dtype_pref: Any = None
+    _choice: Any = None
+    _provenance: Any = None
+    _last_seed: Any = None
+
+    def _device(self) -> Any:
+        if self._choice is None:
+            from ..runtime.device import choose_device
+
+            self._choice = choose_device(self.device_pref, dtype=self.dtype_pref)
+        return self._choice
+
+    def _model_provenance(self) -> dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _provenance_settings(self) -> dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def provenance(self) -> dict[str, Any]:
+        """model_id, weights_hash, licence (+ pipeline, device, dtype, settings, last seed)."""
+        if self._provenance is None:
+            self._provenance = self._model_provenance()
+        choice = self._device()
+        out = dict(self._provenance)
+        out.update({"generator": self.name, "pipeline": self.PIPELINE_CLASS, "device": choice.device, "dtype": choice.dtype})
+        out.update(self._provenance_settings())
+        if self._last_seed is not None:
+            out["seed"] = self._last_seed
+        return out

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import ModelError, OutputCheckError, UsageError
 from .base import GenerationRequest, ProgressFn, enforce_result, frame_seed
+from .diffusers_common import DiffusersBackend
 
 log = logging.getLogger("genpost.generators")
 
@@ -38,8 +39,10 @@ DEFAULT_CONTROLNET_NAME = "controlnet-depth"
 REQUEST_OPTIONS = ("steps", "guidance_scale", "controlnet_conditioning_scale")
 
 
-class SdInpaintDepthGenerator:
+class SdInpaintDepthGenerator(DiffusersBackend):
     """Stable Diffusion inpainting + depth ControlNet from local folders (per frame)."""
+
+    PIPELINE_CLASS = PIPELINE_CLASS
 
     name = "sd-inpaint-depth"
     temporal = False
@@ -116,45 +119,28 @@ class SdInpaintDepthGenerator:
             return False, f"no weights: {exc}"
         return True, f"weights in {probe.model_dir}"
 
-    def provenance(self) -> dict[str, Any]:
-        """model_id, weights_hash, licence (+ controlnet's, device, dtype, seed)."""
+    def _model_provenance(self) -> dict[str, Any]:
+        """The base model's card, combined with the ControlNet's (weights hash and licence)."""
         from ..runtime.loading import model_provenance
 
-        if self._provenance is None:
-            prov = model_provenance(self.model_dir)
-            if self.controlnet_dir is not None:
-                cn = model_provenance(self.controlnet_dir)
-                prov["controlnet"] = cn
-                prov["weights_hash"] = _combine(prov["weights_hash"], cn["weights_hash"])
-                if cn["licence"] != prov["licence"]:
-                    prov["licence"] = f"{prov['licence']}; controlnet: {cn['licence']}"
-            self._provenance = prov
-        out = dict(self._provenance)
-        choice = self._device()
-        out.update(
-            {
-                "generator": self.name,
-                "pipeline": PIPELINE_CLASS,
-                "device": choice.device,
-                "dtype": choice.dtype,
-                "steps": self.steps,
-                "guidance_scale": self.guidance_scale,
-                "controlnet_conditioning_scale": self.controlnet_conditioning_scale,
-                "seed_rule": "frame_seed(seed, frame)",
-            }
-        )
-        if self._last_seed is not None:
-            out["seed"] = self._last_seed
-        return out
+        prov = model_provenance(self.model_dir)
+        if self.controlnet_dir is not None:
+            cn = model_provenance(self.controlnet_dir)
+            prov["controlnet"] = cn
+            prov["weights_hash"] = _combine(prov["weights_hash"], cn["weights_hash"])
+            if cn["licence"] != prov["licence"]:
+                prov["licence"] = f"{prov['licence']}; controlnet: {cn['licence']}"
+        return prov
+
+    def _provenance_settings(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "controlnet_conditioning_scale": self.controlnet_conditioning_scale,
+            "seed_rule": "frame_seed(seed, frame)",
+        }
 
     # -- loading ------------------------------------------------------------------------------
-    def _device(self) -> Any:
-        if self._choice is None:
-            from ..runtime.device import choose_device
-
-            self._choice = choose_device(self.device_pref, dtype=self.dtype_pref)
-        return self._choice
-
     def pipeline(self) -> Any:
         """The shared pipeline for these folders/device/dtype (loaded once per process)."""
         from ..runtime.registry import get_registry

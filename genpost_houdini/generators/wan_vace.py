@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import ModelError, OutputCheckError, UsageError
 from .base import GenerationRequest, ProgressFn, enforce_result, frame_seed
+from .diffusers_common import DiffusersBackend
 from .windows import Window, check_window, plan_windows
 
 log = logging.getLogger("genpost.generators")
@@ -52,8 +53,10 @@ def _deps_missing() -> str:
     return ""
 
 
-class WanVaceGenerator:
+class WanVaceGenerator(DiffusersBackend):
     """Wan 2.1 VACE video inpainting from a local model folder (temporal, depth-controlled)."""
+
+    PIPELINE_CLASS = PIPELINE_CLASS
 
     name = "wan-vace"
     temporal = True
@@ -121,42 +124,24 @@ class WanVaceGenerator:
             return False, f"no weights: {exc}"
         return True, f"weights in {path}"
 
-    def provenance(self) -> dict[str, Any]:
-        """model_id, weights_hash, licence (+ folder, pipeline, device, dtype, runtime, seed)."""
+    def _model_provenance(self) -> dict[str, Any]:
         from ..runtime.loading import model_provenance
 
-        if self._provenance is None:
-            self._provenance = model_provenance(self.model_dir)
-        out = dict(self._provenance)
-        choice = self._device()
-        out.update(
-            {
-                "generator": self.name,
-                "pipeline": PIPELINE_CLASS,
-                "device": choice.device,
-                "dtype": choice.dtype,
-                "runtime": self.runtime,
-                "steps": self.steps,
-                "guidance_scale": self.guidance_scale,
-                "conditioning_scale": self.conditioning_scale,
-                "window": self.window,
-                "overlap": self.overlap,
-                "window_origin": self.window_origin,
-                "seed_rule": "frame_seed(seed, window start frame)",
-            }
-        )
-        if self._last_seed is not None:
-            out["seed"] = self._last_seed
-        return out
+        return model_provenance(self.model_dir)
+
+    def _provenance_settings(self) -> dict[str, Any]:
+        return {
+            "runtime": self.runtime,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "conditioning_scale": self.conditioning_scale,
+            "window": self.window,
+            "overlap": self.overlap,
+            "window_origin": self.window_origin,
+            "seed_rule": "frame_seed(seed, window start frame)",
+        }
 
     # -- loading ------------------------------------------------------------------------------
-    def _device(self) -> Any:
-        if self._choice is None:
-            from ..runtime.device import choose_device
-
-            self._choice = choose_device(self.device_pref, dtype=self.dtype_pref)
-        return self._choice
-
     def pipeline(self) -> Any:
         """The shared pipeline for this folder/device/dtype/runtime (loaded once per process)."""
         from ..runtime.registry import get_registry
