@@ -6,6 +6,7 @@ show it. Lines are rate-limited so a farm log is not flooded.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import TextIO
@@ -27,6 +28,8 @@ class ProgressPrinter:
     def __call__(self, fraction: float, message: str) -> None:
         if self.style == "none":
             return
+        if self.style == "text" and logging.getLogger("genpost").getEffectiveLevel() > logging.INFO:
+            return  # `genpost -q`: human progress lines are quiet too (OpenJD's are not)
         now = time.monotonic()
         if fraction < 1.0 and now - self._last < self.interval:
             return
