@@ -14,7 +14,7 @@ import sys
 import pytest
 
 CORE = ("shot", "imageio", "conditioning", "geometry", "generators", "runtime", "jobs", "usd_out", "farm",
-        "samples", "qc")
+        "samples", "qc", "crowd", "consistency")
 #: Modules that may import hou/pdg only inside functions: importing them must stay clean too.
 GLUE = ("hdabuild", "hdabuild.build", "houdini", "houdini.lop", "houdini.sop", "houdini.cop", "houdini.wedge",
         "houdini.env", "houdini.setup", "houdini.doctor", "usd_out.sublayer", "commands.houdini",

@@ -32,6 +32,7 @@ from ..errors import UsageError
 from .common import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..shot.frames import format_frames, output_pattern
+from ..consistency.blend import dilate, harmonise
 from .common import OUTPUT_COMPRESSION, derive_seed, frame_list, layer_is_current, merge_params, run_frames
 
 log = logging.getLogger("genpost")
@@ -73,6 +74,8 @@ JOB_PARAMS: dict[str, Any] = {
 #: Parameters that are file paths (resolved relative to a job file).
 PATH_PARAMS = ("stage", "plate", "depth", "extend", "model")
 
+#: Width (pixels) of the ring of final pixels a reprojected patch is matched to (consistency.blend).
+HARMONISE_RING = 4
 #: Hole generation: tile size and context margin (pixels).
 HOLE_TILE, HOLE_MARGIN = 160, 48
 #: Keyframes stop when the best candidate would add less than this fraction of what was missing.
@@ -383,9 +386,11 @@ class SetExtension:
             plate = self.shot.read("plate", s)
             keep = (~self.shot.read("mask", s)).astype(np.float32)
             src = np.concatenate([plate, keep[..., None]], axis=-1)
-            sampled, valid = reproject(src, self.shot.read("depth", s), self.shot.view(s), depth, view_t, where=missing)
-            ok = valid & missing & (sampled[..., 3] > 0.99)
-            image[ok] = sampled[ok, :3]
+            ring = dilate(missing, HARMONISE_RING) & ~missing
+            sampled, valid = reproject(src, self.shot.read("depth", s), self.shot.view(s), depth, view_t, where=missing | ring)
+            seen_as_plate = valid & (sampled[..., 3] > 0.99)
+            ok = seen_as_plate & missing
+            image[ok] = harmonise(image, sampled[..., :3], ok, seen_as_plate & ring)
             source[ok] = SOURCE_OTHER_FRAME
             missing &= ~ok
 
@@ -405,9 +410,10 @@ class SetExtension:
             src = self._keyframe_stacks.get(k)
             if src is None:  # image + source code in one array: one gather per keyframe
                 src = self._keyframe_stacks[k] = np.concatenate([kimage, ksource[..., None].astype(np.float32)], axis=-1)
-            sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing)
+            ring = dilate(missing, HARMONISE_RING) & ~missing
+            sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing | ring)
             ok = valid & missing
-            image[ok] = sampled[ok, :3]
+            image[ok] = harmonise(image, sampled[..., :3], ok, valid & ring)
             # Plate content carried by a keyframe is still another frame's plate.
             from_plate = np.rint(sampled[..., 3]) <= SOURCE_OTHER_FRAME
             source[ok] = np.where(from_plate[ok], SOURCE_OTHER_FRAME, SOURCE_KEYFRAME)

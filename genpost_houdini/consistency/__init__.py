@@ -1,0 +1,1 @@
+"""Consistency: making reprojected pixels agree with what they are placed beside."""

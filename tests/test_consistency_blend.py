@@ -1,0 +1,40 @@
+"""Seamless placement: pull-push interpolation and gain harmonisation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genpost_houdini.consistency.blend import MAX_GAIN, dilate, harmonise, pull_push
+
+
+def test_pull_push_keeps_samples_and_fills_smoothly() -> None:
+    values = np.zeros((33, 47, 1), np.float32)
+    weights = np.zeros((33, 47), np.float32)
+    values[:, 0, 0], weights[:, 0] = 1.0, 1.0
+    values[:, -1, 0], weights[:, -1] = 3.0, 1.0
+    out = pull_push(values, weights)[..., 0]
+    assert np.allclose(out[:, 0], 1.0) and np.allclose(out[:, -1], 3.0)
+    mid = out[16]
+    assert 1.0 <= mid.min() and mid.max() <= 3.0
+    assert mid[5] < mid[23] < mid[41], "interpolates between the two sides"
+
+
+def test_harmonise_removes_a_gain_step_and_is_bounded() -> None:
+    h, w = 40, 60
+    target = np.full((h, w, 3), 0.5, np.float32)
+    sampled = target * 0.8  # the other view sees the surface 20 % darker
+    fill = np.zeros((h, w), bool)
+    fill[10:30, 15:45] = True
+    ring = dilate(fill, 3) & ~fill
+    fixed = harmonise(target, sampled, fill, ring)
+    assert np.allclose(fixed, 0.5, atol=1e-3)
+    dark = harmonise(target, target * 0.1, fill, ring)
+    assert np.allclose(dark, 0.05 * MAX_GAIN, rtol=1e-2), "corrections are bounded: not the same surface"
+    few = harmonise(target, sampled, fill, np.zeros_like(ring))
+    assert np.allclose(few, 0.4), "without a ring the samples are unchanged"
+
+
+def test_dilate() -> None:
+    m = np.zeros((7, 7), bool)
+    m[3, 3] = True
+    assert dilate(m, 2).sum() == 13
