@@ -38,3 +38,21 @@ def test_dilate() -> None:
     m = np.zeros((7, 7), bool)
     m[3, 3] = True
     assert dilate(m, 2).sum() == 13
+
+
+def test_ring_around_matches_full_dilation() -> None:
+    from genpost_houdini.consistency.blend import ring_around
+
+    m = np.zeros((30, 40), bool)
+    m[5:9, 30:38] = True
+    assert np.array_equal(ring_around(m, 3), dilate(m, 3) & ~m)
+    assert not ring_around(np.zeros((4, 4), bool), 2).any()
+
+
+def test_matching_patches_are_left_exactly_as_they_are() -> None:
+    target = np.full((20, 20, 3), 0.5, np.float32)
+    sampled = target * 1.001
+    fill = np.zeros((20, 20), bool)
+    fill[5:15, 5:15] = True
+    out = harmonise(target, sampled, fill, dilate(fill, 2) & ~fill)
+    assert np.array_equal(out, sampled[fill])

@@ -30,6 +30,19 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
+def ring_around(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels within ``radius`` of ``mask`` but outside it (worked on the mask's bounding box)."""
+    ring = np.zeros_like(mask)
+    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if not len(ys):
+        return ring
+    y0, y1 = max(0, ys[0] - radius), min(mask.shape[0], ys[-1] + radius + 1)
+    x0, x1 = max(0, xs[0] - radius), min(mask.shape[1], xs[-1] + radius + 1)
+    sub = mask[y0:y1, x0:x1]
+    ring[y0:y1, x0:x1] = dilate(sub, radius) & ~sub
+    return ring
+
+
 def pull_push(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Fill ``values`` (H, W, C) everywhere from the samples where ``weights`` (H, W) > 0."""
     h, w = weights.shape
@@ -66,6 +79,37 @@ def _upsample2(coarse: np.ndarray, h: int, w: int) -> np.ndarray:
     return rows[:, x0] * (1.0 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
 
 
+#: Below this median log-gain on the ring a patch already matches and is left as it is.
+SAME_SHADING = 0.004
+#: The gain field is smooth: it is interpolated on a grid this many times coarser.
+FIELD_STEP = 4
+
+
+def _coarse_field(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Pull-push of sparse samples on a FIELD_STEP-coarser grid (the smooth field, coarse)."""
+    h, w = weights.shape
+    k = FIELD_STEP
+    hp, wp = -(-h // k) * k, -(-w // k) * k
+    wv = np.pad(values * weights[..., None], ((0, hp - h), (0, wp - w), (0, 0)))
+    ww = np.pad(weights, ((0, hp - h), (0, wp - w)))
+    cw = ww.reshape(hp // k, k, wp // k, k).sum(axis=(1, 3))
+    cv = wv.reshape(hp // k, k, wp // k, k, -1).sum(axis=(1, 3)) / np.maximum(cw[..., None], 1e-12)
+    return pull_push(cv, np.minimum(cw, 1.0))
+
+
+def _sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a FIELD_STEP-coarser field at full-resolution pixels (ys, xs)."""
+    k = FIELD_STEP
+    cy = np.clip((ys + 0.5) / k - 0.5, 0.0, coarse.shape[0] - 1)
+    cx = np.clip((xs + 0.5) / k - 0.5, 0.0, coarse.shape[1] - 1)
+    y0, x0 = np.floor(cy).astype(np.int64), np.floor(cx).astype(np.int64)
+    y1, x1 = np.minimum(y0 + 1, coarse.shape[0] - 1), np.minimum(x0 + 1, coarse.shape[1] - 1)
+    fy, fx = (cy - y0)[:, None].astype(np.float32), (cx - x0)[:, None].astype(np.float32)
+    top = coarse[y0, x0] * (1 - fx) + coarse[y0, x1] * fx
+    bottom = coarse[y1, x0] * (1 - fx) + coarse[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
 def harmonise(target: np.ndarray, sampled: np.ndarray, fill: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """``sampled`` (H, W, 3) corrected to agree with ``target`` on ``ring``, for the ``fill`` pixels.
 
@@ -76,12 +120,15 @@ def harmonise(target: np.ndarray, sampled: np.ndarray, fill: np.ndarray, ring: n
         return sampled[fill]
     ys, xs = np.nonzero(fill | ring)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    t = np.clip(target[y0:y1, x0:x1], 0.0, None) + _EPS
-    s = np.clip(sampled[y0:y1, x0:x1], 0.0, None) + _EPS
+    sub_t, sub_s = target[y0:y1, x0:x1], sampled[y0:y1, x0:x1]
     r = ring[y0:y1, x0:x1]
-    log_gain = np.zeros(t.shape, np.float32)
-    log_gain[r] = np.clip(np.log(t[r] / s[r]), -np.log(MAX_GAIN), np.log(MAX_GAIN))
-    field = pull_push(log_gain, r.astype(np.float32))
-    f = fill[y0:y1, x0:x1]
-    corrected = s[f] * np.exp(field[f]) - _EPS
+    ratio = (np.maximum(sub_t[r], 0.0) + _EPS) / (np.maximum(sub_s[r], 0.0) + _EPS)
+    ring_gain = np.clip(np.log(ratio), -np.log(MAX_GAIN), np.log(MAX_GAIN))
+    if np.median(np.abs(ring_gain)) < SAME_SHADING:
+        return sampled[fill]  # the patch already agrees with its surroundings
+    log_gain = np.zeros(sub_t.shape, np.float32)
+    log_gain[r] = ring_gain
+    coarse = _coarse_field(log_gain, r.astype(np.float32))
+    fy, fx = np.nonzero(fill[y0:y1, x0:x1])  # row-major: the order of ``sampled[fill]``
+    corrected = (np.maximum(sub_s[fy, fx], 0.0) + _EPS) * np.exp(_sample_coarse(coarse, fy, fx)) - _EPS
     return corrected.astype(np.float32)

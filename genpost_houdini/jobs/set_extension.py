@@ -32,7 +32,7 @@ from ..errors import UsageError
 from .common import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..shot.frames import format_frames, output_pattern
-from ..consistency.blend import dilate, harmonise
+from ..consistency.blend import harmonise, ring_around
 from .common import OUTPUT_COMPRESSION, derive_seed, frame_list, layer_is_current, merge_params, run_frames
 
 log = logging.getLogger("genpost")
@@ -386,7 +386,7 @@ class SetExtension:
             plate = self.shot.read("plate", s)
             keep = (~self.shot.read("mask", s)).astype(np.float32)
             src = np.concatenate([plate, keep[..., None]], axis=-1)
-            ring = dilate(missing, HARMONISE_RING) & ~missing
+            ring = ring_around(missing, HARMONISE_RING)
             sampled, valid = reproject(src, self.shot.read("depth", s), self.shot.view(s), depth, view_t, where=missing | ring)
             seen_as_plate = valid & (sampled[..., 3] > 0.99)
             ok = seen_as_plate & missing
@@ -410,7 +410,7 @@ class SetExtension:
             src = self._keyframe_stacks.get(k)
             if src is None:  # image + source code in one array: one gather per keyframe
                 src = self._keyframe_stacks[k] = np.concatenate([kimage, ksource[..., None].astype(np.float32)], axis=-1)
-            ring = dilate(missing, HARMONISE_RING) & ~missing
+            ring = ring_around(missing, HARMONISE_RING)
             sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing | ring)
             ok = valid & missing
             image[ok] = harmonise(image, sampled[..., :3], ok, valid & ring)
