@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from . import __version__
 
@@ -47,13 +47,6 @@ def hash_data(*parts: Any) -> str:
         h.update(b"\0")
     return h.hexdigest()
 
-
-def hash_files(paths: Iterable[str | os.PathLike[str]]) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(os.fspath(p).encode("utf-8"))
-        h.update(file_digest(p).encode("ascii"))
-    return h.hexdigest()
 
 
 def make_provenance(

@@ -94,27 +94,6 @@ def region_candidates(stage: Any, prim_path: str, frame: float, rng: np.random.G
     return (1 - s)[:, None] * a + (s * (1 - r2))[:, None] * b + (s * r2)[:, None] * c
 
 
-def region_area(stage: Any, prim_path: str, frame: float) -> float:
-    """Area of a Mesh region in scene units² (for --density)."""
-    rng = np.random.default_rng(0)
-    from pxr import UsdGeom
-
-    prim = stage.GetPrimAtPath(prim_path)
-    if not prim or not prim.IsA(UsdGeom.Mesh):
-        raise UsageError(f"--density needs a Mesh region prim; {prim_path} is not one (use --count)")
-    region_candidates(stage, prim_path, frame, rng, 1)  # validates
-    mesh = UsdGeom.Mesh(prim)
-    pts = np.array(mesh.GetPointsAttr().Get(frame), dtype=np.float64)
-    counts = mesh.GetFaceVertexCountsAttr().Get(frame)
-    indices = mesh.GetFaceVertexIndicesAttr().Get(frame)
-    area, start = 0.0, 0
-    for n in counts:
-        face = pts[list(indices[start:start + n])]
-        for k in range(1, n - 1):
-            area += 0.5 * float(np.linalg.norm(np.cross(face[k] - face[0], face[k + 1] - face[0])))
-        start += n
-    return area
-
 
 def _spaced(candidates: np.ndarray, count: int, min_spacing: float) -> np.ndarray:
     """Greedy dart throwing over candidates with a hash grid: at most ``count`` spots."""

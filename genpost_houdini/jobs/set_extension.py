@@ -128,12 +128,6 @@ class SetExtensionParams:
             max_sources=int(values["max_sources"]),
         )
 
-    def to_mapping(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["frames"] = format_frames(self.frames)
-        data["camera"] = self.camera or ""
-        data["model"] = self.model or ""
-        return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,8 +185,7 @@ class SetExtension:
         )
         self._generator: Any = None
         self._plan: Plan | None = None
-        self._keyframe_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._keyframe_stacks: dict[int, np.ndarray] = {}
+        self._keyframes: dict[int, np.ndarray] = {}
         self.generator_seconds = 0.0
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
 
@@ -401,15 +394,12 @@ class SetExtension:
         for k in keyframes:
             if not missing.any():
                 return
-            kimage, ksource = self.keyframe(k)
+            src = self.keyframe(k)
             if k == t:
-                image[missing] = kimage[missing]
-                source[missing] = ksource[missing]
+                image[missing] = src[missing, :3]
+                source[missing] = src[missing, 3]
                 missing[:] = False
                 return
-            src = self._keyframe_stacks.get(k)
-            if src is None:  # image + source code in one array: one gather per keyframe
-                src = self._keyframe_stacks[k] = np.concatenate([kimage, ksource[..., None].astype(np.float32)], axis=-1)
             ring = ring_around(missing, HARMONISE_RING)
             sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing | ring)
             ok = valid & missing
@@ -489,10 +479,11 @@ class SetExtension:
         )
         return np.asarray(self.generator.generate(request))[0]
 
-    def keyframe(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The completed keyframe image (H,W,3) and its source map (H,W), cached on disk."""
-        if k in self._keyframe_cache:
-            return self._keyframe_cache[k]
+    def keyframe(self, k: int) -> np.ndarray:
+        """The completed keyframe as one (H, W, 4) array: R, G, B and the source code of each
+        pixel (one gather reprojects both). Cached in memory and on disk."""
+        if k in self._keyframes:
+            return self._keyframes[k]
         from filelock import FileLock
 
         from ..imageio import exr
@@ -502,8 +493,7 @@ class SetExtension:
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             if path.is_file():
-                img = exr.read_exr(path, ["R", "G", "B", "source"])
-                result = (img.get(["R", "G", "B"]).astype(np.float32), np.rint(img.channel("source")).astype(np.uint8))
+                stack = exr.read_exr(path, ["R", "G", "B", "source"]).get(["R", "G", "B", "source"]).astype(np.float32)
             else:
                 index = plan.keyframes.index(k)
                 self.progress(0.3 + 0.1 * index / max(1, len(plan.keyframes)), f"keyframe {k}: filling")
@@ -522,9 +512,9 @@ class SetExtension:
                     kinds={"R": "data", "G": "data", "B": "data", "source": "id"},
                     metadata={"keyframe": k, "plan": plan.key},
                 )
-                result = (image, source)
-        self._keyframe_cache[k] = result
-        return result
+                stack = np.concatenate([image, source[..., None].astype(np.float32)], axis=-1)
+        self._keyframes[k] = stack
+        return stack
 
     def _hole_window(self, t: int) -> list[int]:
         """The frames of the temporal window holding ``t``: consecutive runs of the model's

@@ -29,7 +29,8 @@ def crowd_qc(job: "CrowdReplication", frames: Sequence[int] | None = None, *, pl
 
     def element(f: int) -> Any:
         if f not in cache:
-            cache.clear() if len(cache) > 4 else None
+            if len(cache) > 4:
+                cache.clear()
             cache[f] = exr.read_exr(images.path(f), ["R", "G", "B", "A", "Z", "crowd_id"])
         return cache[f]
 

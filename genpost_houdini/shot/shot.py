@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import ResolutionMismatchError, UsageError
-from .frames import FrameSeq, format_frames
+from .frames import FrameSeq
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -24,16 +24,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("genpost")
 
-
-@dataclass
-class FrameData:
-    """One frame's inputs. ``mask`` is boolean (True = the job's region), may be None."""
-
-    frame: int
-    view: "CameraView"
-    depth: "np.ndarray"
-    plate: "np.ndarray | None" = None
-    mask: "np.ndarray | None" = None
 
 
 @dataclass
@@ -148,16 +138,3 @@ class Shot:
     def view(self, frame: int) -> "CameraView":
         width, height = self.resolution
         return self.camera.view(frame, width, height)
-
-    def load(self, frame: int, *, plate: bool = True, mask: bool = True) -> FrameData:
-        return FrameData(
-            frame=frame,
-            view=self.view(frame),
-            depth=self.read("depth", frame),
-            plate=self.read("plate", frame) if plate and self.plate is not None else None,
-            mask=self.read("mask", frame) if mask and self.mask is not None else None,
-        )
-
-    def describe(self) -> str:
-        w, h = self.resolution
-        return f"{self.camera.prim_path} {w}x{h} frames {format_frames(self.frames)}"
