@@ -36,42 +36,36 @@ BLURS = (0.0, 0.3, 0.45, 0.6, 0.75, 0.9, 1.1, 1.3)
 _B3 = np.array([1.0, 4.0, 6.0, 4.0, 1.0], np.float32) / 16.0
 
 
-def gauss_blur(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur of (H, W[, C]) with reflected edges (float32)."""
-    x = np.asarray(x, dtype=np.float32)
-    if sigma <= 0:
-        return x.copy()
-    r = max(1, int(np.ceil(3 * sigma)))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2).astype(np.float32)
-    k /= k.sum()
-    for axis in (0, 1):
-        pad = [(0, 0)] * x.ndim
-        pad[axis] = (r, r)
-        p = np.pad(x, pad, mode="reflect")
-        n = x.shape[axis]
-        acc = np.zeros_like(x)
-        for i in range(2 * r + 1):
-            acc += k[i] * (p[i:i + n] if axis == 0 else p[:, i:i + n])
-        x = acc
-    return x
-
-
-def _atrous(x: np.ndarray, level: int) -> np.ndarray:
-    """One a-trous B3-spline smoothing at ``level`` (holes of 2**level - 1), reflected edges."""
-    step = 2 ** level
-    r = 2 * step
-    out = x
+def _separable(x: np.ndarray, kernel: np.ndarray, step: int = 1) -> np.ndarray:
+    """``x`` (H, W[, C]) convolved along rows and columns with a symmetric odd ``kernel`` whose
+    taps are ``step`` pixels apart (a-trous holes), reflected edges, float32."""
+    r = (len(kernel) // 2) * step
+    out = np.asarray(x, dtype=np.float32)
     for axis in (0, 1):
         pad = [(0, 0)] * out.ndim
         pad[axis] = (r, r)
         p = np.pad(out, pad, mode="reflect")
         n = out.shape[axis]
         acc = np.zeros_like(out)
-        for i, k in enumerate(_B3):
+        for i, k in enumerate(kernel):
             o = i * step
-            acc += k * (p[o:o + n] if axis == 0 else p[:, o:o + n])
+            acc += np.float32(k) * (p[o:o + n] if axis == 0 else p[:, o:o + n])
         out = acc
     return out
+
+
+def gauss_blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur of (H, W[, C]) with reflected edges (float32)."""
+    if sigma <= 0:
+        return np.array(x, dtype=np.float32)
+    r = max(1, int(np.ceil(3 * sigma)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    return _separable(x, k / k.sum())
+
+
+def _atrous(x: np.ndarray, level: int) -> np.ndarray:
+    """One a-trous B3-spline smoothing at ``level`` (holes of 2**level - 1), reflected edges."""
+    return _separable(x, _B3, 2 ** level)
 
 
 def wavelet_details(x: np.ndarray, levels: int = LEVELS) -> tuple[list[np.ndarray], np.ndarray]:
