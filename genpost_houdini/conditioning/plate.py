@@ -42,13 +42,15 @@ SPILL_SEARCH_BANDS, SPILL_EXCESS = 4, 0.04
 
 @dataclass(frozen=True)
 class Screen:
-    """A detected (or forced) screen: ``kind`` blue/green/none, its colour and the plate's
-    normal hue excess (the ``normal_excess`` quantile over kept pixels far from the matte)."""
+    """A detected (or forced) screen: ``kind`` blue/green/none, its colour, and the plate's hue
+    excess over kept pixels far from the matte: ``normal_excess`` (99th percentile, above it a
+    pixel near the matte is spill) and ``typical_excess`` (median, what despill restores)."""
 
     kind: str
     rgb: tuple[float, float, float] | None = None
     normal_excess: float = 0.0
     share: float = 0.0
+    typical_excess: float = 0.0
 
     @property
     def present(self) -> bool:
@@ -61,7 +63,19 @@ class Screen:
     def from_json(cls, data: Mapping[str, Any]) -> "Screen":
         rgb = data.get("rgb")
         return cls(kind=str(data["kind"]), rgb=tuple(rgb) if rgb is not None else None,  # type: ignore[arg-type]
-                   normal_excess=float(data.get("normal_excess", 0.0)), share=float(data.get("share", 0.0)))
+                   normal_excess=float(data.get("normal_excess", 0.0)), share=float(data.get("share", 0.0)),
+                   typical_excess=float(data.get("typical_excess", 0.0)))
+
+
+def box_down(image: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over ``factor`` x ``factor`` blocks of (H, W[, C]) (a partial last block is dropped);
+    block (i, j) covers pixels ``[i f, (i + 1) f)`` x ``[j f, (j + 1) f)``."""
+    if factor <= 1:
+        return np.asarray(image, np.float32)
+    a = np.asarray(image)
+    h, w = a.shape[0] // factor * factor, a.shape[1] // factor * factor
+    a = a[:h, :w]
+    return a.reshape(h // factor, factor, w // factor, factor, *a.shape[2:]).mean(axis=(1, 3), dtype=np.float32)
 
 
 def hue_excess(image: np.ndarray, channel: int) -> np.ndarray:
@@ -125,25 +139,51 @@ def detect_screen(samples: Iterable[tuple[np.ndarray, np.ndarray]], choice: str 
         rgb = None
     if rgb is None:
         rgb = tuple(1.0 if c == ch else 0.0 for c in range(3))
-    normal = float(np.quantile(hue_excess(kept_pix[:, None, :], ch)[:, 0], 0.99)) if kept_pix.size else 0.0
-    return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share)  # type: ignore[arg-type]
+    excess = hue_excess(kept_pix[:, None, :], ch)[:, 0] if kept_pix.size else np.zeros(1, np.float32)
+    normal, typical = (float(v) for v in np.quantile(excess, [0.99, 0.5]))
+    return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share, typical_excess=typical)  # type: ignore[arg-type]
+
+
+def despill(image: np.ndarray, screen: Screen) -> np.ndarray:
+    """``image`` with the screen's hue excess limited to the plate's typical one (classic
+    despill: the screen's channel is clamped against the larger other channel)."""
+    img = np.array(image, dtype=np.float32)
+    if not screen.present:
+        return img
+    ch = SCREEN_CHANNEL[screen.kind]
+    others = [c for c in range(3) if c != ch]
+    top = np.maximum(img[..., others[0]], img[..., others[1]])
+    limit = top + screen.typical_excess * (np.maximum(img.mean(axis=-1), 0.0) + 0.02)
+    img[..., ch] = np.minimum(img[..., ch], limit)
+    return img
 
 
 def untrusted_pixels(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: int | None = None) -> np.ndarray:
     """(H, W) bool: plate pixels that are never a source nor generator context (the extend
     region itself included): matte > 0, a band along the matte edge (SPILL band with a screen,
-    EDGE_MARGIN without), screen-coloured pixels anywhere, and adaptive spill near the matte."""
+    EDGE_MARGIN without), screen-coloured pixels anywhere, and pixels with more of the screen's
+    hue than the set normally shows (spill near the matte, screen light elsewhere)."""
+    hard, spill = plate_flaws(plate, matte, screen, band=band)
+    return hard | spill
+
+
+def plate_flaws(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(hard, spill): the untrusted pixels of :func:`untrusted_pixels` split into those that are
+    not the set at all (matte > 0, screen-coloured, or anywhere more of the screen's hue than
+    the set normally shows) and the kept plate that is the set with spill on it (the band, and
+    the screen's hue beyond the set's normal near the matte; despilled, it can anchor the
+    frame's own blend)."""
     touched = matte > 0
     h, w = matte.shape
     if band is None:
         band = spill_band_px(w, h) if screen.present else EDGE_MARGIN_PX
-    out = dilate(touched, band) if touched.any() else touched.copy()
+    hard = touched.copy()
+    spill = (dilate(touched, band) & ~touched) if touched.any() else np.zeros_like(touched)
     if screen.present:
         ch = SCREEN_CHANNEL[screen.kind]
-        out |= dominance(plate, ch) > SCREEN_DOMINANCE
-        if touched.any():
-            near = dilate(touched, band * SPILL_SEARCH_BANDS) & ~out
-            if near.any():
-                excess = hue_excess(plate, ch)
-                out |= near & (excess > screen.normal_excess + SPILL_EXCESS)
-    return out
+        hard |= dominance(plate, ch) > SCREEN_DOMINANCE
+        tinted = hue_excess(plate, ch) > screen.normal_excess + SPILL_EXCESS
+        near = dilate(touched, band * SPILL_SEARCH_BANDS) if touched.any() else np.zeros_like(touched)
+        spill |= tinted & near & ~touched
+        hard |= tinted & ~near  # bluer (greener) than the set ever is: screen light, not set
+    return hard, spill & ~hard

@@ -14,6 +14,7 @@ smaller than the plate, which also averages grain away).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -23,9 +24,13 @@ from ..generators.patchmatch import box_sum, dilate, erode
 #: Views compared with each frame: at these frame distances on both sides (near views see the
 #: same part of the set, far ones see a mover elsewhere).
 DISTANCES = (1, 3, 8, 24)
+#: Only a view at least this many frames away can confirm a pixel another frame needs.
+MIN_GAP = 3
 #: Allowed log difference: RELATIVE + NOISE_SIGMAS x the grain's sigma relative to the level
 #: (values are floored at LOG_FLOOR before the log).
-NOISE_SIGMAS, RELATIVE, LOG_FLOOR = 4.0, 0.1, 0.02
+NOISE_SIGMAS, RELATIVE, LOG_FLOOR = 4.0, 0.15, 0.02
+#: Opening radius (pixels at the working resolution) that disagreements must survive.
+OPENING = 2
 #: Pixels seen by fewer views than this are weakly verified: a detected mover grows into them.
 WEAK_VIEWS, GROW_STEPS = 3, 12
 
@@ -40,6 +45,19 @@ def _luma(image: np.ndarray) -> np.ndarray:
     return image.mean(axis=-1)
 
 
+@dataclass
+class ViewCheck:
+    """What the partners say about frame ``t``'s trusted pixels: ``disagree`` (bool, they show
+    something else), ``views`` (int, how many saw the pixel), ``far_views`` (int, how many of
+    those are at least ``gap`` frames away), ``needed`` (bool, a partner needs the pixel: it
+    lies in that partner's extend region, so ``t`` may become its source)."""
+
+    disagree: np.ndarray
+    views: np.ndarray
+    far_views: np.ndarray
+    needed: np.ndarray
+
+
 def compare_views(
     t: int,
     images: Mapping[int, np.ndarray],
@@ -49,21 +67,29 @@ def compare_views(
     partners: Sequence[int],
     *,
     noise: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(disagree (H, W) bool, views (H, W) int): trusted pixels of ``t`` that differ from the
-    median of the ``partners``' reprojected trusted pixels, and how many partners saw each."""
+    needs: Mapping[int, np.ndarray] | None = None,
+    gap: int = MIN_GAP,
+) -> ViewCheck:
+    """Compare frame ``t``'s trusted pixels with the median of the ``partners``' reprojected
+    trusted pixels (see :class:`ViewCheck`)."""
     from ..geometry import reproject
 
     img_t = np.asarray(images[t], dtype=np.float32)
     ok_t = np.asarray(trusted[t], dtype=bool)
     h, w = ok_t.shape
     count = np.zeros((h, w), np.int32)
+    far = np.zeros((h, w), np.int32)
+    needed = np.zeros((h, w), bool)
     if not ok_t.any():
-        return np.zeros((h, w), bool), count
+        return ViewCheck(np.zeros((h, w), bool), count, far, needed)
     samples: list[np.ndarray] = []
     for s in partners:
-        src = np.concatenate([np.asarray(images[s], np.float32), np.asarray(trusted[s], np.float32)[..., None]], axis=-1)
-        sampled, valid = reproject(src, depths[s], views[s], depths[t], views[t], where=ok_t)
+        planes = [np.asarray(images[s], np.float32), np.asarray(trusted[s], np.float32)[..., None]]
+        if needs is not None:
+            planes.append(np.asarray(needs[s], np.float32)[..., None])
+        sampled, valid = reproject(np.concatenate(planes, axis=-1), depths[s], views[s], depths[t], views[t], where=ok_t)
+        if needs is not None:
+            needed |= valid & (sampled[..., 4] > 0) & ok_t
         ok = valid & (sampled[..., 3] > 0.99) & ok_t
         if ok.sum() < 16:
             continue
@@ -76,9 +102,11 @@ def compare_views(
         rgb *= gain
         rgb[~ok] = np.nan
         count += ok
+        if abs(s - t) >= gap:
+            far += ok
         samples.append(rgb)
     if not samples:
-        return np.zeros((h, w), bool), count
+        return ViewCheck(np.zeros((h, w), bool), count, far, needed)
     seen = count > 0
     median = np.zeros((h, w, 3), np.float32)
     stack = np.sort(np.stack([v[seen] for v in samples]), axis=0)  # NaN (not seen) sorts last
@@ -87,7 +115,8 @@ def compare_views(
     idx = np.arange(n.size)
     median[seen] = 0.5 * (stack[lo, idx] + stack[hi, idx])
     bad = _disagreement(img_t, median, seen & ok_t, noise)
-    return dilate(erode(bad, 1), 1), count  # opening: misregistration at depth edges leaves thin lines
+    # opening: misregistration at depth edges and specular glints leave thin lines and specks
+    return ViewCheck(dilate(erode(bad, OPENING), OPENING), count, far, needed)
 
 
 def _disagreement(image: np.ndarray, median: np.ndarray, where: np.ndarray,
@@ -136,37 +165,45 @@ def moving_masks(
     views: Mapping[int, Any],
     *,
     noise: Callable[[np.ndarray], np.ndarray] | None = None,
+    needs: Mapping[int, np.ndarray] | None = None,
     grow: int = 1,
     progress: Callable[[float, str], None] | None = None,
 ) -> dict[int, np.ndarray]:
-    """Moving content of every frame (bool (H, W) each; see the module docstring).
+    """Plate pixels of every frame that must not be a source (bool (H, W) each): moving content
+    (see the module docstring), and, with ``needs`` (each frame's extend region), pixels another
+    frame needs that no view at least MIN_GAP frames away confirmed (a slow mover overlaps
+    itself in neighbouring frames, so only a distant view can vouch for a pixel).
 
     Two passes: the second compares against partners whose first-pass movers are excluded (a
     mover in a partner view no longer drags the median). A detected mover then grows into the
     pixels few views verified (connected, up to GROW_STEPS pixels), and by ``grow`` pixels.
     """
     frames = sorted(frames)
-    first = {}
+    gap = MIN_GAP if len(frames) > 2 * MIN_GAP else 1
+    first: dict[int, ViewCheck] = {}
     for i, t in enumerate(frames):
-        first[t] = compare_views(t, images, trusted, depths, views, partner_frames(frames, t), noise=noise)
+        first[t] = compare_views(t, images, trusted, depths, views, partner_frames(frames, t), noise=noise, needs=needs, gap=gap)
         if progress:
             progress(0.5 * (i + 1) / len(frames), f"moving content: frame {t}")
-    cleaned = {t: np.asarray(trusted[t], bool) & ~first[t][0] for t in frames}
+    cleaned = {t: np.asarray(trusted[t], bool) & ~first[t].disagree for t in frames}
     out: dict[int, np.ndarray] = {}
     for i, t in enumerate(frames):
         partners = partner_frames(frames, t)
         trusted_t = {**cleaned, t: np.asarray(trusted[t], bool)}
-        if any(first[s][0].any() for s in partners):
-            bad, count = compare_views(t, images, trusted_t, depths, views, partners, noise=noise)
+        if any(first[s].disagree.any() for s in partners):
+            check = compare_views(t, images, trusted_t, depths, views, partners, noise=noise, needs=needs, gap=gap)
         else:  # no partner moved: the second pass would compare against the same views
-            bad, count = first[t]
-        weak = trusted_t[t] & (count < WEAK_VIEWS)
+            check = first[t]
+        bad = check.disagree
+        weak = trusted_t[t] & (check.views < WEAK_VIEWS)
         if bad.any() and weak.any():
             for _ in range(GROW_STEPS):
                 grown = bad | (dilate(bad, 1) & weak)
                 if np.array_equal(grown, bad):
                     break
                 bad = grown
+        if needs is not None:
+            bad = bad | (check.needed & (check.far_views == 0))
         if grow > 0:
             bad = dilate(bad, grow)
         out[t] = bad & trusted_t[t]

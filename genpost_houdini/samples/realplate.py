@@ -33,6 +33,7 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..conditioning.grain import gauss_blur
+from ..conditioning.plate import box_down
 from ..errors import UsageError
 
 #: Scene-linear ACEScg screen colours.
@@ -53,8 +54,8 @@ class RealPlateSpec:
     screen: str | None = "blue"
     band: float = 0.33
     edge_px: float = 6.0
-    spill: float = 0.35
-    spill_px: float = 2.0
+    spill: float = 0.3
+    spill_px: float = 1.5
     moving: bool = True
     object_size: tuple[float, float] = (0.12, 0.09)
     grain: float = 1.0
@@ -137,14 +138,6 @@ class RealPlate:
 # ---------------------------------------------------------------------------------------------
 # Pieces
 # ---------------------------------------------------------------------------------------------
-
-def _box_down(image: np.ndarray, k: int) -> np.ndarray:
-    if k == 1:
-        return image
-    h, w = image.shape[0] // k * k, image.shape[1] // k * k
-    a = image[:h, :w]
-    return a.reshape(h // k, k, w // k, k, *a.shape[2:]).mean(axis=(1, 3)).astype(np.float32)
-
 
 def unit_grain(shape: tuple[int, int, int], seed: int, blur: float = GRAIN_BLUR) -> np.ndarray:
     """Unit-variance, slightly correlated Gaussian noise (H, W, C) for one frame."""
@@ -230,8 +223,8 @@ def build_real_plate(
         depth_pattern = str(out / "depth.####.exr")
         for f in frames:
             d = exr.read_depth(depth_seq.path(f))
-            exr.write_exr(out / f"depth.{f:04d}.exr", {"Z": _box_down(d, k)}, kinds={"Z": "depth"}, colourspace=None)
-    first_clean = _box_down(exr.read_rgb(plate_seq.path(frames[0])), k)
+            exr.write_exr(out / f"depth.{f:04d}.exr", {"Z": box_down(d, k)}, kinds={"Z": "depth"}, colourspace=None)
+    first_clean = box_down(exr.read_rgb(plate_seq.path(frames[0])), k)
     cg_h, cg_w = first_clean.shape[:2]
     undistort_path = redistort_path = None
     redistort = None
@@ -254,7 +247,7 @@ def build_real_plate(
     spill *= spec.spill if screen is not None else 0.0
     gains: dict[int, float] = {}
     for i, f in enumerate(frames):
-        clean = _box_down(exr.read_rgb(plate_seq.path(f)), k)
+        clean = box_down(exr.read_rgb(plate_seq.path(f)), k)
         if redistort is not None:
             clean, _ = warp_stmap(clean, redistort)
         gain = 1.0 + spec.drift * float(np.sin(2 * np.pi * i / 17.0 + 0.4))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ...conditioning.plate import SCREEN_CHOICES
 from ...errors import UsageError
 from ..common import frame_list, merge_params
 
@@ -41,9 +42,16 @@ JOB_PARAMS: dict[str, Any] = {
     "allow_pickle": False,
     "max_keyframes": 8,
     "max_sources": 8,
+    "screen": "auto",
+    "holdout": "",
+    "grain": "auto",
+    "undistort": "",
+    "redistort": "",
 }
 #: Parameters that are file paths (resolved relative to a job file).
-PATH_PARAMS = ("stage", "plate", "depth", "extend", "model")
+PATH_PARAMS = ("stage", "plate", "depth", "extend", "model", "holdout", "undistort", "redistort")
+#: Choices of the grain parameter (screen: conditioning.plate.SCREEN_CHOICES).
+GRAIN_CHOICES = ("auto", "off")
 
 
 @dataclass
@@ -66,6 +74,11 @@ class SetExtensionParams:
     allow_pickle: bool = False
     max_keyframes: int = 8
     max_sources: int = 8
+    screen: str = "auto"
+    holdout: str | None = None
+    grain: str = "auto"
+    undistort: str | None = None
+    redistort: str | None = None
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
@@ -73,6 +86,12 @@ class SetExtensionParams:
         frames = frame_list(values["frames"])
         if not 0.0 <= float(values["strength"]) <= 1.0:
             raise UsageError(f"strength must be within 0..1, got {values['strength']}")
+        if str(values["screen"]) not in SCREEN_CHOICES:
+            raise UsageError(f"screen must be one of {', '.join(SCREEN_CHOICES)}, got {values['screen']!r}")
+        if str(values["grain"]) not in GRAIN_CHOICES:
+            raise UsageError(f"grain must be one of {', '.join(GRAIN_CHOICES)}, got {values['grain']!r}")
+        if bool(values.get("undistort")) != bool(values.get("redistort")):
+            raise UsageError("lens distortion needs both undistort and redistort ST maps")
         return cls(
             stage=str(values["stage"]),
             plate=str(values["plate"]),
@@ -90,6 +109,11 @@ class SetExtensionParams:
             allow_pickle=bool(values["allow_pickle"]),
             max_keyframes=int(values["max_keyframes"]),
             max_sources=int(values["max_sources"]),
+            screen=str(values["screen"]),
+            holdout=values.get("holdout") or None,
+            grain=str(values["grain"]),
+            undistort=values.get("undistort") or None,
+            redistort=values.get("redistort") or None,
         )
 
     def generator_options(self) -> dict[str, Any]:

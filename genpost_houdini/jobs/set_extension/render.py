@@ -3,7 +3,13 @@
 :class:`SetExtension` ties the parts together: the plan (:mod:`.plan`, made once per shot and
 cached), the fill stages (:mod:`.fill`), the output channels of a frame (:meth:`render`), the
 work-unit loop that skips finished frames and publishes atomically (:meth:`run`), and the USD
-layer (:meth:`write_layer`). The plate's own pixels outside the mask are copied, never resampled.
+layer (:meth:`write_layer`).
+
+A frame's output is ``plate * (1 - m) + extension * m`` with the soft extend matte ``m``: the
+plate where ``m == 0`` is copied, never resampled. The extension is assembled in the depth's
+(undistorted) space from trusted, degrained sources, blended in the gradient domain, taken back
+to plate space through the redistort ST map (with a lens), and regrained with fresh grain of
+the plate's statistics (seeded by frame).
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ import numpy as np
 from ...provenance import file_stamp, hash_data, make_provenance
 from ...shot.frames import format_frames, output_pattern
 from ..common import OUTPUT_COMPRESSION, ProgressFn, layer_is_current, run_frames
+from .canvas import output_source
 from .fill import Filler
-from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, SOURCE_GENERATED, SetExtensionParams
+from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, SetExtensionParams
 from .plan import Plan, load_or_make_plan, make_plan, read_low_res
+from .plates import PlateAnalysis, analyse_plates, load_or_analyse
 
 
 class SetExtension:
@@ -40,8 +48,12 @@ class SetExtension:
             frames=params.frames,
             plate=params.plate,
             mask=params.extend,
+            holdout=params.holdout,
+            undistort=params.undistort,
+            redistort=params.redistort,
         )
         self._plan: Plan | None = None
+        self._plates: PlateAnalysis | None = None
         self._filler: Filler | None = None
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
 
@@ -52,7 +64,7 @@ class SetExtension:
         stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
         stage_stamp = file_stamp(p.stage)
         return hash_data(
-            "setext-plan-v1",
+            "setext-plan-v2",
             stage_stamp,
             self.shot.camera.prim_path,
             stamps,
@@ -64,10 +76,20 @@ class SetExtension:
             p.strength,
             p.max_keyframes,
             p.max_sources,
+            p.screen,
+            p.grain,
         )
 
     def frame_inputs_hash(self, frame: int) -> str:
         return hash_data(self.plan.key, "frame", frame)
+
+    @property
+    def plates(self) -> PlateAnalysis:
+        """The shot's plate conditions: screen, grain, moving content (cached in ``.genpost/``)."""
+        if self._plates is None:
+            key = self.plan_key()
+            self._plates = load_or_analyse(self.work_dir, key, lambda: analyse_plates(self.shot, self.params, self.progress))
+        return self._plates
 
     @property
     def plan(self) -> Plan:
@@ -76,7 +98,7 @@ class SetExtension:
             key = self.plan_key()
 
             def make() -> Plan:
-                low = read_low_res(self.shot, self.progress)
+                low = read_low_res(self.shot, self.progress, self.plates)
                 return make_plan(key, self.shot.frames, low, max_sources=self.params.max_sources,
                                  max_keyframes=self.params.max_keyframes, progress=self.progress)
 
@@ -87,7 +109,7 @@ class SetExtension:
     def filler(self) -> Filler:
         """The fill stages under this job's plan (holds the generator and keyframe cache)."""
         if self._filler is None:
-            self._filler = Filler(self.shot, self.plan, self.params, self.work_dir, progress=self.progress)
+            self._filler = Filler(self.shot, self.plan, self.params, self.work_dir, progress=self.progress, plates=self.plates)
         return self._filler
 
     @property
@@ -100,36 +122,60 @@ class SetExtension:
 
     # -- one frame ------------------------------------------------------------------------------
     def render(self, t: int) -> dict[str, np.ndarray]:
-        """The output channels of frame ``t``."""
+        """The output channels of frame ``t`` (plate space)."""
+        from ...conditioning.grain import regrain
+        from ..common import derive_seed
+
         depth = self.shot.read("depth", t)
-        plate = self.shot.read("plate", t)
-        mask = self.shot.read("mask", t)
-        image = plate.copy()
-        source = np.zeros(mask.shape, np.uint8)
-        missing = mask.copy()
-        self.filler.fill_from_plates(t, depth, image, source, missing)
-        self.filler.fill_from_keyframes(t, depth, image, source, missing, self.plan.keyframes)
-        if missing.any() and getattr(self.generator, "temporal", False):
-            filled = self.filler.temporal_holes(t)
-            image[missing] = filled[missing]
-            source[missing] = SOURCE_GENERATED
+        c = self.filler.canvas(t)
+        self.filler.fill_from_plates(t, depth, c)
+        self.filler.fill_from_keyframes(t, depth, c, self.plan.keyframes)
+        if c.missing.any() and getattr(self.generator, "temporal", False):
+            c.put_generated(c.missing, self.filler.temporal_holes(t)[c.missing])
         else:
-            self.filler.generator_seconds += self.filler.generate(t, depth, image, source, missing, "holes")
-        image[~mask] = plate[~mask]  # the plate is never altered outside the mask
-        confidence = np.zeros(mask.shape, np.float32)
+            self.filler.generator_seconds += self.filler.generate(t, depth, c, "holes")
+        tr = self.filler.trust(t)
+        c.blend(tr.anchor, tr.anchor_image)
+        ext, plate_w, other, z = c.image, c.plate, c.other, depth
+        if self.shot.lens is not None:
+            ext, plate_w, other, z = self._to_plate_space(t, ext, plate_w, other, depth)
+        plate = self.shot.read_plate_space("plate", t)
+        matte = self.shot.read_plate_space("matte", t)
+        kept = matte <= 0
+        if self.plates.grain.present:
+            ext = regrain(ext, self.plates.grain, derive_seed(self.params.seed, t, "grain"), where=~kept)
+        m = matte[..., None]
+        image = (plate * (1.0 - m) + np.where(kept[..., None], 0.0, ext) * m).astype(np.float32)
+        image[kept] = plate[kept]  # the plate is never altered where the matte is 0
+        source = output_source(matte, plate_w, other)
+        confidence = np.ones(matte.shape, np.float32)
         for code, value in CONFIDENCE.items():
             confidence[source == code] = value
-        finite_depth = np.where(np.isfinite(depth), depth, np.float32(np.inf)).astype(np.float32)
+        finite_depth = np.where(np.isfinite(z), z, np.float32(np.inf)).astype(np.float32)
         return {
             "R": image[..., 0],
             "G": image[..., 1],
             "B": image[..., 2],
-            "A": np.ones(mask.shape, np.float32),
+            "A": np.ones(matte.shape, np.float32),
             "source": source.astype(np.float32),
-            "matte": mask.astype(np.float32),
+            "matte": matte.astype(np.float32),
             "confidence": confidence,
             "Z": finite_depth,
         }
+
+    def _to_plate_space(self, t: int, ext: np.ndarray, plate_w: np.ndarray, other: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The extension and its records through the redistort ST map (colour: a cubic filter;
+        weights bilinear; codes and depth: nearest)."""
+        from ...geometry.lens import COLOUR_FILTER, MASK_FILTER, st_to_pixels, warp_stmap
+
+        red = self.shot.lens.redistort(t)  # type: ignore[union-attr]
+        w, h = self.shot.resolution
+        ext_p, _ = warp_stmap(ext, red, filtername=COLOUR_FILTER)
+        w_p, _ = warp_stmap(plate_w, red, filtername=MASK_FILTER)
+        x, y = st_to_pixels(red, w, h)
+        xi = np.clip(np.rint(np.nan_to_num(x)), 0, w - 1).astype(np.intp)
+        yi = np.clip(np.rint(np.nan_to_num(y)), 0, h - 1).astype(np.intp)
+        return ext_p, w_p[..., 0], other[yi, xi], depth[yi, xi]
 
     # -- the job --------------------------------------------------------------------------------
     def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
@@ -194,6 +240,9 @@ class SetExtension:
             "written": format_frames(written),
             "skipped": format_frames(skipped),
             "keyframes": plan.keyframes,
+            "screen": self.plates.screen.kind,
+            "grain": self.plates.grain.present,
+            "moving_frames": sorted(t for t, m in self.plates.moving.items() if m.any()),
             "missing_after_plates": plan.missing_after_plates,
             "missing_after_keyframes": plan.missing_after_keyframes,
             "seconds": round(elapsed, 3),

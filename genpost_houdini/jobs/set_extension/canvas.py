@@ -1,0 +1,121 @@
+"""One frame being extended: the image and, per pixel, where its value came from.
+
+A :class:`Canvas` starts as the frame's trusted (degrained) plate with the work region to
+fill. Fill stages write into it and record, per pixel: the ``source`` code, the patch ``label``
+(seams between patches are blended away), the fraction ``plate`` of the pixel's weight that came
+from other frames' plate pixels (a keyframe pixel reprojected between plate and generated
+neighbours is partly each), and the class ``other`` of whatever else it holds (keyframe or
+generated). :meth:`Canvas.blend` finishes it in the gradient domain; :func:`output_source`
+turns the records into the ``source`` channel of a soft-matted pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...consistency.blend import harmonise, ring_around
+from ...consistency.poisson import poisson_blend
+from .params import SOURCE_GENERATED, SOURCE_OTHER_FRAME, SOURCE_PLATE
+
+#: Width (pixels) of the ring of final pixels a reprojected patch is matched to (consistency.blend).
+HARMONISE_RING = 4
+#: Patch labels: other frames' plates use their frame number; keyframes KEYFRAME_LABEL + frame.
+KEYFRAME_LABEL, GENERATED_LABEL, PLATE_LABEL = 10_000_000, -1, -2
+#: ``source`` is "another frame's plate" only when at least this much of the pixel's weight is.
+OTHER_FRAME_WEIGHT = 0.99
+
+
+@dataclass
+class Canvas:
+    """A frame being filled (see the module docstring). ``known``: pixels final so far (trusted
+    plate and filled ones); ``missing``: still to fill; ``fixed``: the frame's own trusted plate."""
+
+    image: np.ndarray
+    source: np.ndarray
+    label: np.ndarray
+    plate: np.ndarray
+    other: np.ndarray
+    missing: np.ndarray
+    known: np.ndarray
+    fixed: np.ndarray
+
+    @classmethod
+    def start(cls, image: np.ndarray, trusted: np.ndarray, work: np.ndarray) -> "Canvas":
+        """The trusted ``image`` with ``work`` (bool) to fill; untrusted pixels are unknown."""
+        shape = trusted.shape
+        img = np.where(trusted[..., None], image, 0.0).astype(np.float32)
+        return cls(
+            image=img,
+            source=np.zeros(shape, np.uint8),
+            label=np.full(shape, PLATE_LABEL, np.int64),
+            plate=np.zeros(shape, np.float32),
+            other=np.zeros(shape, np.uint8),
+            missing=work.copy(),
+            known=trusted & ~work,
+            fixed=trusted & ~work,
+        )
+
+    @property
+    def filled(self) -> np.ndarray:
+        """Pixels the fill stages wrote."""
+        return self.label != PLATE_LABEL
+
+    def ring(self) -> np.ndarray:
+        """Known pixels around what is still missing (the ring a patch is gain-matched to)."""
+        return ring_around(self.missing, HARMONISE_RING) & self.known
+
+    def put(self, ok: np.ndarray, sampled: np.ndarray, seen: np.ndarray, *, label: int, plate: np.ndarray, other: int) -> None:
+        """Fill ``ok`` from ``sampled`` (H, W, 3), gain-matched on the known ring pixels the
+        source also ``seen``. ``plate`` (H, W): the other-frame plate weight of each sample;
+        ``other``: the class of the rest (keyframe or generated)."""
+        ring = ring_around(self.missing, HARMONISE_RING) & self.known & seen
+        self.image[ok] = harmonise(self.image, sampled, ok, ring)
+        weight = plate[ok]
+        from_plate = weight >= OTHER_FRAME_WEIGHT
+        self.plate[ok] = weight
+        self.other[ok] = np.where(from_plate, 0, other)
+        self.source[ok] = np.where(from_plate, SOURCE_OTHER_FRAME, other)
+        self.label[ok] = label
+        self.missing &= ~ok
+        self.known |= ok
+
+    def put_generated(self, ok: np.ndarray, values: np.ndarray) -> None:
+        """Fill ``ok`` with generated ``values`` (N, 3) in ``ok``'s order."""
+        self.image[ok] = values
+        self.source[ok] = SOURCE_GENERATED
+        self.plate[ok] = 0.0
+        self.other[ok] = SOURCE_GENERATED
+        self.label[ok] = GENERATED_LABEL
+        self.missing &= ~ok
+        self.known |= ok
+
+    def blend(self, anchor: np.ndarray | None = None, anchor_values: np.ndarray | None = None) -> None:
+        """Gradient-domain finish: the filled pixels keep their gradients within each patch and
+        meet the frame's trusted plate and each other without steps (consistency.poisson).
+        ``anchor`` pixels (filled or not) are held at ``anchor_values`` instead: kept plate the
+        extension must meet (despilled spill band)."""
+        domain = self.filled
+        fixed = self.fixed
+        boundary = self.image
+        if anchor is not None and anchor.any():
+            domain = domain & ~anchor
+            fixed = fixed | anchor
+            boundary = np.where(anchor[..., None], anchor_values, self.image)
+        import os
+        if domain.any() and not os.environ.get("EXP_NOPOISSON"):
+            self.image = poisson_blend(boundary, self.image, domain, fixed, self.label)
+
+
+def output_source(matte: np.ndarray, plate: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The ``source`` code of output pixels ``plate * (1 - m) + extension * m``, from the
+    extension's other-frame plate weight ``plate`` and the class ``other`` of the rest.
+
+    1 (another frame's plate) only when at least OTHER_FRAME_WEIGHT of the pixel's weight comes
+    from other frames' plate pixels (``m * plate``); otherwise the pixel's own plate (0) when the
+    matte is below one half, else the class the extension mixes in (keyframe 2, generated 3),
+    else 0 (plate only: its own and other frames')."""
+    m = np.asarray(matte, np.float32)
+    out = np.where(m < 0.5, SOURCE_PLATE, other)
+    return np.where(m * plate >= OTHER_FRAME_WEIGHT, SOURCE_OTHER_FRAME, out).astype(np.uint8)
