@@ -157,6 +157,16 @@ def _disagreement(image: np.ndarray, median: np.ndarray, where: np.ndarray,
     return bad
 
 
+@dataclass
+class Verdict:
+    """What may not be a source in one frame: ``moving`` content (disagrees with the other
+    views), and ``unverified`` pixels (another frame needs them but no distant view confirmed
+    them: a slow mover overlaps itself in neighbouring frames, so only a distant view vouches)."""
+
+    moving: np.ndarray
+    unverified: np.ndarray
+
+
 def moving_masks(
     frames: Sequence[int],
     images: Mapping[int, np.ndarray],
@@ -168,11 +178,9 @@ def moving_masks(
     needs: Mapping[int, np.ndarray] | None = None,
     grow: int = 1,
     progress: Callable[[float, str], None] | None = None,
-) -> dict[int, np.ndarray]:
-    """Plate pixels of every frame that must not be a source (bool (H, W) each): moving content
-    (see the module docstring), and, with ``needs`` (each frame's extend region), pixels another
-    frame needs that no view at least MIN_GAP frames away confirmed (a slow mover overlaps
-    itself in neighbouring frames, so only a distant view can vouch for a pixel).
+) -> dict[int, Verdict]:
+    """Per frame, the trusted pixels that must not be a source (see :class:`Verdict`; without
+    ``needs``, each frame's extend region, nothing is unverified).
 
     Two passes: the second compares against partners whose first-pass movers are excluded (a
     mover in a partner view no longer drags the median). A detected mover then grows into the
@@ -186,7 +194,7 @@ def moving_masks(
         if progress:
             progress(0.5 * (i + 1) / len(frames), f"moving content: frame {t}")
     cleaned = {t: np.asarray(trusted[t], bool) & ~first[t].disagree for t in frames}
-    out: dict[int, np.ndarray] = {}
+    out: dict[int, Verdict] = {}
     for i, t in enumerate(frames):
         partners = partner_frames(frames, t)
         trusted_t = {**cleaned, t: np.asarray(trusted[t], bool)}
@@ -202,11 +210,15 @@ def moving_masks(
                 if np.array_equal(grown, bad):
                     break
                 bad = grown
-        if needs is not None:
-            bad = bad | (check.needed & (check.far_views == 0))
         if grow > 0:
             bad = dilate(bad, grow)
-        out[t] = bad & trusted_t[t]
+        bad &= trusted_t[t]
+        unverified = np.zeros_like(bad)
+        if needs is not None:
+            unverified = check.needed & (check.far_views == 0) & trusted_t[t] & ~bad
+            if grow > 0:
+                unverified = dilate(unverified, grow) & trusted_t[t] & ~bad
+        out[t] = Verdict(bad, unverified)
         if progress:
             progress(0.5 + 0.5 * (i + 1) / len(frames), f"moving content: frame {t} checked")
     return out

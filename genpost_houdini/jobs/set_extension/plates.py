@@ -40,14 +40,16 @@ HOLDOUT_GROW = 2
 
 @dataclass
 class PlateAnalysis:
-    """The shot's plate conditions: screen, grain, and per frame the moving content and the
-    trusted plate (bool masks on ``factor`` x ``factor`` blocks of CG pixels)."""
+    """The shot's plate conditions: screen, grain, and per frame the moving content, the
+    unverified plate (needed by another frame, confirmed by no distant view) and the trusted
+    plate (bool masks on ``factor`` x ``factor`` blocks of CG pixels)."""
 
     screen: Screen
     grain: GrainModel
     factor: int
     moving: dict[int, np.ndarray]
     trusted: dict[int, np.ndarray]
+    unverified: dict[int, np.ndarray]
 
     def to_json(self) -> dict[str, Any]:
         return {"screen": self.screen.to_json(), "grain": self.grain.to_json(), "factor": self.factor,
@@ -63,6 +65,7 @@ class PlateAnalysis:
         buf = io.BytesIO()
         arrays = {f"m{t}": np.packbits(m, axis=None) for t, m in self.moving.items()}
         arrays.update({f"t{t}": np.packbits(m, axis=None) for t, m in self.trusted.items()})
+        arrays.update({f"u{t}": np.packbits(m, axis=None) for t, m in self.unverified.items()})
         shapes = {str(t): list(m.shape) for t, m in self.moving.items()}
         np.savez_compressed(buf, summary=np.frombuffer(json.dumps({**self.to_json(), "shapes": shapes}).encode(), np.uint8), **arrays)
         write_bytes_atomic(path, buf.getvalue())
@@ -73,24 +76,30 @@ class PlateAnalysis:
 
         with np.load(path) as data:
             summary = json.loads(bytes(data["summary"]).decode())
-            moving, trusted = {}, {}
+            masks: dict[str, dict[int, np.ndarray]] = {"m": {}, "t": {}, "u": {}}
             for t, shape in summary["shapes"].items():
-                n = int(np.prod(shape))
-                moving[int(t)] = np.unpackbits(data[f"m{t}"], count=n).reshape(shape).astype(bool)
-                trusted[int(t)] = np.unpackbits(data[f"t{t}"], count=n).reshape(shape).astype(bool)
-        return cls(Screen.from_json(summary["screen"]), GrainModel.from_json(summary["grain"]), int(summary["factor"]), moving, trusted)
+                for kind, found in masks.items():
+                    found[int(t)] = np.unpackbits(data[f"{kind}{t}"], count=int(np.prod(shape))).reshape(shape).astype(bool)
+        return cls(Screen.from_json(summary["screen"]), GrainModel.from_json(summary["grain"]), int(summary["factor"]),
+                   masks["m"], masks["t"], masks["u"])
 
     def trusted_points(self, frame: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         """Trusted (moving content excluded) at full-resolution pixel rows ``ys`` x columns
         ``xs`` (the blocks holding them; pixels past the last whole block take the last one)."""
-        m = self.trusted[frame] & ~self.moving[frame]
+        m = self.trusted[frame] & ~self.moving[frame] & ~self.unverified[frame]
         bi = np.minimum(np.asarray(ys) // self.factor, m.shape[0] - 1)
         bj = np.minimum(np.asarray(xs) // self.factor, m.shape[1] - 1)
         return m[np.ix_(bi, bj)]
 
     def moving_at(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
         """Frame ``frame``'s moving content at full resolution ``shape`` (blocks, grown by half a block)."""
-        m = self.moving.get(frame)
+        return self._at(self.moving.get(frame), shape)
+
+    def unverified_at(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
+        """Frame ``frame``'s unverified plate at full resolution ``shape``."""
+        return self._at(self.unverified.get(frame), shape)
+
+    def _at(self, m: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
         out = np.zeros(shape, bool)
         if m is None or not m.any():
             return out
@@ -165,16 +174,19 @@ def analyse_plates(shot: Any, params: Any, progress: Callable[[float, str], None
     if grain.present:
         scale = max(1.0 / factor, 0.35)  # box-filtered grain (correlated grain averages less)
         noise = lambda values: grain.sigma_at(values) * scale  # noqa: E731
-    moving = moving_masks(frames, images, trusted, depths, views, noise=noise, needs=needs,
-                          progress=lambda f, m: progress(0.05 + 0.05 * f, f"planning: {m}"))
+    verdicts = moving_masks(frames, images, trusted, depths, views, noise=noise, needs=needs,
+                            progress=lambda f, m: progress(0.05 + 0.05 * f, f"planning: {m}"))
+    moving = {t: v.moving for t, v in verdicts.items()}
+    unverified = {t: v.unverified for t, v in verdicts.items()}
     import os
     if os.environ.get("EXP_NOMOVING"):
         moving = {t: np.zeros_like(m) for t, m in moving.items()}
+        unverified = {t: np.zeros_like(m) for t, m in moving.items()}
     found = {t: int(m.sum()) for t, m in moving.items() if m.any()}
 
     if found:
         log.info("set extension: moving content in the kept plate of %d frames (never a source)", len(found))
-    return PlateAnalysis(screen=screen, grain=grain, factor=factor, moving=moving, trusted=trusted)
+    return PlateAnalysis(screen=screen, grain=grain, factor=factor, moving=moving, trusted=trusted, unverified=unverified)
 
 
 @dataclass
@@ -182,8 +194,8 @@ class FrameTrust:
     """One frame in CG space: ``image`` (H, W, 3) the plate, degrained when the shot has grain;
     ``matte`` (H, W) the soft extend matte; ``need`` = matte > 0 (pixels that use the
     extension); ``trusted`` plate pixels that may be a source or context; ``anchor`` kept plate
-    with spill on it (not trusted) whose despilled values (``anchor_image``) the frame's own
-    extension must meet at the matte edge."""
+    that is the set but not a source (spill on it, or unverified) whose despilled values
+    (``anchor_image``) the frame's own extension must meet at the matte edge."""
 
     image: np.ndarray
     matte: np.ndarray
@@ -210,7 +222,7 @@ def frame_trust(shot: Any, analysis: PlateAnalysis, frame: int) -> FrameTrust:
         spill = (masks[..., 1] > 1e-3) & ~hard
     moving = analysis.moving_at(frame, shape)
     hard = hard | moving
-    spill = spill & ~moving
+    spill = (spill | analysis.unverified_at(frame, shape)) & ~hard  # the set, but not a source
     matte = shot.read("matte", frame)
     need = matte > 0
     if shot.lens is not None:
