@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json_atomic, write_text_atomic
+from ..limits import MAX_FRAMES
 from ..errors import UsageError
 from ..jobs.registry import param_specs
 from ..shot.frames import FrameSeq, format_frames, parse_frame_range
@@ -37,8 +38,8 @@ DEFAULT_CHUNK = 8
 
 def build_template(spec: JobSpec, *, chunk_size: int = DEFAULT_CHUNK, name: str | None = None) -> dict[str, Any]:
     """The OpenJD job template (a plain dict) for ``spec``."""
-    if chunk_size < 1:
-        raise UsageError(f"--chunk-size {chunk_size}: must be at least 1")
+    if not 1 <= chunk_size <= MAX_FRAMES:
+        raise UsageError(f"--chunk-size {chunk_size}: must be within 1..{MAX_FRAMES}")
     wedges = expand(spec.wedges)
     frames = format_frames(spec.shot_frames)
     task_params: list[dict[str, Any]] = [{
