@@ -125,6 +125,8 @@ def filesystem_error(exc: OSError, path: object = None, action: str = "write") -
     name = _errno.errorcode.get(code, "") if code is not None else ""
     where = _os.fspath(path) if isinstance(path, (str, _os.PathLike)) else (exc.filename or "")
     other = exc.filename if exc.filename and _os.fspath(exc.filename) != where else None
+    if other is not None and ".genpost-tmp-" in _os.fspath(other):
+        other = None  # our own temporary: the final path says it all
     cause = exc.strerror or str(exc) or type(exc).__name__
     text = f"cannot {action} {where}: {cause}" if where else f"cannot {action}: {cause}"
     if other:

@@ -185,6 +185,19 @@ def run_frames(
     return sorted(written), sorted(skipped)
 
 
+def generator_options(*, model: str | None, runtime: str, allow_pickle: bool) -> dict[str, Any]:
+    """The options a job gives :func:`~genpost_houdini.generators.registry.get_generator`:
+    the model folder when set, the runtime unless ``auto``, ``allow_pickle`` only when allowed."""
+    options: dict[str, Any] = {}
+    if runtime != "auto":
+        options["runtime"] = runtime
+    if model:
+        options["model"] = model
+    if allow_pickle:
+        options["allow_pickle"] = True
+    return options
+
+
 def derive_seed(seed: int, frame: int, purpose: str = "") -> int:
     """A seed from (job seed, frame number): never from chunk boundaries."""
     return int(hash_data("genpost-seed", int(seed), int(frame), purpose)[:8], 16)
