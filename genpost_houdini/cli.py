@@ -16,6 +16,7 @@ from typing import Sequence
 
 from . import __version__
 from .errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GenpostError
+from .interrupts import Terminated
 
 #: Command modules under genpost_houdini.commands, in the order `genpost --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -84,33 +85,6 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 EXIT_SIGINT, EXIT_SIGTERM, EXIT_SIGPIPE = 130, 143, 141
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (what OpenJD, Deadline and most schedulers send to cancel), raised in the main
-    thread like Ctrl-C, so every clean-up that handles an interrupt handles it: temporaries
-    removed, the frame being written published and recorded, exit 143."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    import signal
-
-    # Clean-up runs once: a second SIGTERM during it is ignored (SIGKILL still works).
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated()
-
-
-def _install_sigterm() -> object:
-    """Make SIGTERM raise :class:`Terminated`; return the previous handler (None: not installed)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        return signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError):  # pragma: no cover - embedded interpreters
-        return None
-
-
 def _quiet_stdout() -> None:
     """stdout's reader went away: send what is left to /dev/null so the interpreter's final
     flush does not print a BrokenPipeError."""
@@ -125,15 +99,21 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit code (never raises for expected failures)."""
-    import signal
+    """Run one command; return its exit code (never raises for expected failures).
 
-    previous = _install_sigterm()
-    try:
-        return _main(argv)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+    SIGTERM is handled like SIGINT (:mod:`genpost_houdini.interrupts`): clean stop, exit 143.
+    """
+    from .interrupts import handled
+
+    with handled():
+        try:
+            return _main(argv)
+        except Terminated:  # before a command started (imports, parsing)
+            _report("genpost: terminated (SIGTERM)")
+            return EXIT_SIGTERM
+        except KeyboardInterrupt:
+            _report("genpost: interrupted")
+            return EXIT_SIGINT
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -48,6 +48,7 @@ from typing import Any, Iterable, Mapping
 from filelock import FileLock, Timeout
 
 from ..atomic import ensure_folder, is_temporary, write_json_atomic
+from ..interrupts import deferred
 from ..errors import BadInputError, FolderOwnedError, TransientError, filesystem_error
 from ..provenance import file_digest, hash_data
 
@@ -183,7 +184,7 @@ class Manifest:
                 item["stat"] = list(_stat_key(after))
             entries.append(item)
         entry: dict[str, Any] = {"inputs_hash": str(inputs_hash), "outputs": entries}
-        with self._locked():
+        with deferred(), self._locked():  # an interrupt never cuts a record in half
             stamp = self._touch_stamp()
             if stamp:
                 entry["stamp_ns"] = stamp
@@ -378,7 +379,7 @@ def describe_difference(folder_job: Mapping[str, Any], this_job: Mapping[str, An
 
     def show(v: Any) -> str:
         text = json.dumps(v) if not isinstance(v, str) else repr(v)
-        return text if len(text) <= 60 else text[:57] + "..."
+        return text if len(text) <= 240 else text[:80] + "..." + text[-150:]
 
     parts = [f"{k} {show(a.get(k))} there, {show(b.get(k))} here" for k in diffs[:limit]]
     if len(diffs) > limit:
