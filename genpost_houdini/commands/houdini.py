@@ -17,7 +17,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         "from what would be built (drift).",
     )
     build.add_argument("--src", metavar="DIR", help="folder of HDA sources (default: ROOT/hda)")
-    build.add_argument("--out", metavar="DIR", help="folder of expanded HDAs (default: ROOT/otls)")
+    build.add_argument("--out", metavar="DIR", help="folder of expanded HDAs (default: ROOT/otls); assets that need a "
+                       "later Houdini go beside it, into ../houdiniNN/otls")
     build.add_argument("--check", action="store_true", help="compare only; exit 4 on drift")
     build.set_defaults(handler=_hda_build)
     hda.set_defaults(handler=_needs_sub(hda))
@@ -72,8 +73,8 @@ def _hda_build(args: argparse.Namespace) -> int:
         print(f"genpost hda build: {out} matches {src} ({len(tree)} files)")
         return 0
     written, removed = write_tree(tree, out)
-    libs = sorted({rel.split('/', 1)[0] for rel in tree})
-    print(f"genpost hda build: {len(libs)} libraries in {out} ({', '.join(libs)}); "
+    libs = sorted({rel.split(".hda/", 1)[0] + ".hda" for rel in tree})
+    print(f"genpost hda build: {len(libs)} libraries ({', '.join(libs)}) beside {out.parent}; "
           f"{len(written)} files written, {len(removed)} removed")
     return 0
 

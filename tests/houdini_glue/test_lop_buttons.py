@@ -1,5 +1,6 @@
-"""The Set Extension / Crowd LOP cooks through a fake ``hou`` on real stages, running the real
-``genpost run`` on a tiny shot (64x48, two frames): interrupt, resume, reuse, errors."""
+"""The Set Extension / Crowd LOP buttons and inner-node expressions through a fake ``hou`` on real
+stages, running the real ``genpost run`` / ``genpost farm openjd`` on a tiny shot (64x48, two
+frames): warning before, interrupt, resume, reuse, load, errors, submit."""
 
 from __future__ import annotations
 
@@ -61,14 +62,28 @@ def _setext_node(shot: Path, out: Path, **overrides) -> fake_hou.LopNode:
     parms = {
         "camera": "", "stagefile": "", "plate": "$HIP/plate.$F4.exr", "depth": "depth.$F4.exr",
         "extend": "$HIP/mask.${F4}.exr", "framestart": FRAMES[0], "frameend": FRAMES[1], "generator": "classical",
-        "model": "", "prompt": "", "seed": 3, "strength": 1.0, "runtime": "auto", "outdir": str(out), "sublayer": 1,
+        "model": "", "prompt": "", "seed": 3, "strength": 1.0, "runtime": "auto", "outdir": str(out),
+        "loadfromdisk": 1, "farmtarget": "openjd",
     }
     parms.update(overrides)
-    return fake_hou.LopNode("/stage/genpost_set_extension1", parms, inputs=[source])
+    loader = fake_hou.LopNode("/stage/genpost_set_extension1/load_layer", {"reload": 0}, type_name="sublayer")
+    return fake_hou.LopNode("/stage/genpost_set_extension1", parms, inputs=[source],
+                            type_name="genpost::set_extension::1.0", children={"load_layer": loader})
 
 
 def _genpost_prims(stage: Usd.Stage) -> list[str]:
     return [str(p.GetPath()) for p in stage.Traverse() if (p.GetCustomDataByKey("genpost") or {}).get("job") == "setext"]
+
+
+def _root_stack_with(input_stage: Usd.Stage, layer: str) -> Usd.Stage:
+    """What the inner Sublayer LOP (editrootlayer on, strongest position) composes: the input's
+    root layer stack with ``layer`` added as its strongest sublayer."""
+    from pxr import Sdf
+
+    root = Sdf.Layer.CreateAnonymous("root.usda")
+    root.subLayerPaths.append(layer)
+    root.subLayerPaths.append(input_stage.GetRootLayer().identifier)
+    return Usd.Stage.Open(root)
 
 
 def test_frame_tokens_survive_expansion():
@@ -78,53 +93,87 @@ def test_frame_tokens_survive_expansion():
     assert lop.absolute_path("/abs/p.exr", "/shots/a") == "/abs/p.exr"
 
 
-def test_set_extension_cook_interrupt_resume_reuse(hou, tiny_shot, tmp_path):
+def test_generate_interrupt_resume_reuse_and_load(hou, tiny_shot, tmp_path):
     out = tmp_path / "out"
-    # 1. The artist interrupts the cook: a node error says so, the child process is gone.
-    hou.InterruptableOperation.interrupt_after = 1
     node = _setext_node(tiny_shot, out)
-    with pytest.raises(hou.NodeError, match="Interrupted"):
-        lop.cook_set_extension(node)
-    assert hou.InterruptableOperation.instances[-1].exited
-    # 2. The next cook, same session, completes and sublayers the job's layer.
-    hou.InterruptableOperation.interrupt_after = None
-    node = _setext_node(tiny_shot, out)
-    lop.cook_set_extension(node)
-    stage = node.editableStage()
     layer = out / "setext.usda"
-    assert str(layer.resolve()) == list(stage.GetEditTarget().GetLayer().subLayerPaths)[0]
-    assert _genpost_prims(stage), "the set-extension prims are on the stage"
-    assert stage.GetPrimAtPath("/shot/camera").IsA(UsdGeom.Camera)  # input still there
+    # 0. Nothing generated yet: the inner Error LOP warns and names the button; nothing loads.
+    assert lop.missing_output_warns(node) == 1
+    assert "Press Generate" in lop.missing_output_message(node) and str(layer) in lop.missing_output_message(node)
+    assert lop.layer_file(node) == str(layer) and lop.layer_loads(node) == 0
+    # 1. The artist presses Generate and then Esc: the child process is stopped, nothing is loaded.
+    hou.InterruptableOperation.interrupt_after = 1
+    assert lop.on_generate({"node": node}) is False
+    assert hou.InterruptableOperation.instances[-1].exited
+    assert "stopped" in hou.ui.messages[-1][0] and hou.ui.messages[-1][1] == "Warning"
+    # 2. Generate again completes, turns Load from Disk on, presses the loader's Reload, says so.
+    hou.InterruptableOperation.interrupt_after = None
+    node.parm("loadfromdisk").set(0)
+    assert lop.on_generate({"node": node}) is True
+    assert node.evalParm("loadfromdisk") == 1 and node.node("load_layer").parm("reload").presses == 1
+    text, severity = hou.ui.messages[-1]
+    assert severity == "Message" and "done" in text and str(layer) in text and "frames 1001-1002" in text
+    assert max(u for u, _ in hou.InterruptableOperation.instances[-1].updates) == pytest.approx(1.0)
     job = (out / ".genpost" / "houdini_setext.json").read_text()
     assert "plate.####.exr" in job and str(tiny_shot / "depth.####.exr") in job
+    # 3. The inner nodes now load the layer and stay quiet; composed, the stage holds its prims.
+    assert lop.missing_output_warns(node) == 0 and lop.missing_output_message(node) == ""
+    assert lop.layer_loads(node) == 1
+    composed = _root_stack_with(node.inputs()[0].stage(), lop.layer_file(node))
+    assert _genpost_prims(composed) and composed.GetPrimAtPath("/shot/camera").IsA(UsdGeom.Camera)
+    # 4. Generate once more reuses the finished frames (the job's manifest).
     frames = [out / f"setext.{f:04d}.exr" for f in FRAMES]
     stamps = [p.stat().st_mtime_ns for p in frames]
-    assert max(u for u, _ in hou.InterruptableOperation.instances[-1].updates) == pytest.approx(1.0)
-    # 3. Cooking again reuses the finished frames (the job's manifest) and sublayers again.
-    node = _setext_node(tiny_shot, out)
-    lop.cook_set_extension(node)
+    assert lop.on_generate({"node": node}) is True
     assert [p.stat().st_mtime_ns for p in frames] == stamps
-    assert _genpost_prims(node.editableStage())
 
 
-def test_bad_input_becomes_a_node_error_naming_the_file(hou, tiny_shot, tmp_path):
+def test_load_from_disk_off_passes_the_input_through(hou, tiny_shot, tmp_path):
+    node = _setext_node(tiny_shot, tmp_path / "out", loadfromdisk=0)
+    assert lop.layer_file(node) == "" and lop.layer_loads(node) == 0
+    assert lop.missing_output_message(node) == "" and lop.missing_output_warns(node) == 0
+    empty = _setext_node(tiny_shot, tmp_path / "out", outdir="")
+    assert "'Output Folder' is empty" in lop.missing_output_message(empty) and lop.layer_file(empty) == ""
+
+
+def test_bad_input_is_said_naming_the_file(hou, tiny_shot, tmp_path):
     node = _setext_node(tiny_shot, tmp_path / "out", plate="$HIP/missing.$F4.exr")
-    with pytest.raises(hou.NodeError, match="missing") as info:
-        lop.cook_set_extension(node)
-    assert "exited with 3" in str(info.value) and "houdini_setext.log" in str(info.value)
+    assert lop.on_generate({"node": node}) is False
+    text, severity = hou.ui.messages[-1]
+    assert severity == "Error" and "missing" in text and "exited with 3" in text and "houdini_setext.log" in text
+    assert node.evalParm("loadfromdisk") == 1 and node.node("load_layer").parm("reload").presses == 0
 
 
 def test_empty_parameter_is_named(hou, tiny_shot, tmp_path):
-    with pytest.raises(hou.NodeError, match="'Depth' is empty"):
-        lop.cook_set_extension(_setext_node(tiny_shot, tmp_path / "out", depth=""))
+    assert lop.on_generate({"node": _setext_node(tiny_shot, tmp_path / "out", depth="")}) is False
+    assert "'Depth' is empty" in hou.ui.messages[-1][0]
+    unplugged = _setext_node(tiny_shot, tmp_path / "out")
+    unplugged._inputs = []
+    assert lop.on_generate({"node": unplugged}) is False
+    assert "connect the shot stage" in hou.ui.messages[-1][0]
 
 
 def test_missing_model_environment_says_what_to_run(hou, tiny_shot, tmp_path, monkeypatch):
     monkeypatch.delenv("GENPOST_PYTHON")
     monkeypatch.setenv("GENPOST_CONFIG_DIR", str(tmp_path / "cfg"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(hou.NodeError, match="genpost houdini setup"):
-        lop.cook_set_extension(_setext_node(tiny_shot, tmp_path / "out"))
+    assert lop.on_generate({"node": _setext_node(tiny_shot, tmp_path / "out")}) is False
+    assert "genpost houdini setup" in hou.ui.messages[-1][0]
+
+
+def test_submit_writes_an_openjd_bundle_or_a_wedge_top(hou, tiny_shot, tmp_path):
+    out = tmp_path / "out"
+    where = lop.on_submit({"node": _setext_node(tiny_shot, out)})
+    bundle = out / ".genpost" / "openjd"
+    assert where == str(bundle) and (bundle / "template.yaml").is_file()
+    assert str(bundle) in hou.ui.messages[-1][0] and "openjd run" in hou.ui.messages[-1][0]
+    assert (out / ".genpost" / "houdini_setext.json").is_file() and not (out / "setext.usda").exists()
+    top = lop.on_submit({"node": _setext_node(tiny_shot, out, farmtarget="tops")})
+    assert top == "/tasks/genpost/setext_genpost_set_extension1"
+    created = hou.node("/tasks").node("genpost").node("setext_genpost_set_extension1")
+    assert created.type().name() == "genpost::wedge::1.0"
+    assert created.evalParm("jobfile") == str(out / ".genpost" / "houdini_setext.json")
+    assert top in hou.ui.messages[-1][0]
 
 
 def test_menus_list_the_input_stage(hou, tiny_shot, tmp_path):
