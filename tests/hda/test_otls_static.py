@@ -256,9 +256,10 @@ def test_houdini_package_runner_flake8_on_otls(tmp_path):
     if not exe.exists():
         pytest.skip("houdini_package_flake8 not installed beside this Python")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    cmd = [str(exe), "--houdini-root", str(ROOT), "--houdini-items", "otls", "--select", "E9,F63,F7,F82"]
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    for root in [ROOT, *sorted(ROOT.glob("houdini[0-9]*"))]:  # otls/ and the version folders' otls/
+        cmd = [str(exe), "--houdini-root", str(root), "--houdini-items", "otls", "--select", "E9,F63,F7,F82"]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_spec_errors_name_the_field(tmp_path):
