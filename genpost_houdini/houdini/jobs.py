@@ -14,6 +14,9 @@ from typing import Any, Mapping, Sequence
 from ..errors import BadInputError
 
 CLASSICAL = "classical"
+#: Job parameters the builders below set from differently named node parameters (or derive);
+#: any other job parameter is taken from the node parameter of the same name (lop.passthrough_parms).
+MAPPED_PARAMS = frozenset({"stage", "frames", "out", "source", "source_matte", "no_consent_record"})
 
 
 def _text(values: Mapping[str, Any], key: str) -> str:

@@ -90,10 +90,12 @@ def absolute_path(text: str, base: str | None) -> str:
     return os.path.normpath(os.path.join(base, text))
 
 
-def read_parms(node: "hou.OpNode", names: tuple[str, ...]) -> dict[str, Any]:
+def read_parms(node: "hou.OpNode", names: tuple[str, ...], *, patterns: tuple[str, ...] = (),
+               paths: tuple[str, ...] = ()) -> dict[str, Any]:
     """Evaluated values of the node's parameters. Strings are expanded ($HIP, $OS...), except
-    that frame patterns keep their frame token (as ``####``); relative paths become absolute
-    against $HIP (a subprocess does not share Houdini's working folder)."""
+    that frame patterns (PATTERN_PARMS and ``patterns``) keep their frame token (as ``####``);
+    relative paths (PATH_PARMS and ``paths``) become absolute against $HIP (a subprocess does not
+    share Houdini's working folder)."""
     hou = _hou()
     hip = os.environ.get("HIP") or None
     values: dict[str, Any] = {}
@@ -103,11 +105,11 @@ def read_parms(node: "hou.OpNode", names: tuple[str, ...]) -> dict[str, Any]:
             continue
         value: Any
         try:
-            raw = parm.unexpandedString() if name in PATTERN_PARMS else None
+            raw = parm.unexpandedString() if name in PATTERN_PARMS or name in patterns else None
         except hou.OperationFailed:  # an animated/expression parm has no plain string
             raw = None
         value = hou.text.expandString(protect_frame_tokens(raw)) if raw is not None else parm.eval()
-        if name in PATH_PARMS and isinstance(value, str):
+        if (name in PATH_PARMS or name in paths) and isinstance(value, str):
             value = absolute_path(value.strip(), hip)
         values[name] = value
     return values
@@ -171,6 +173,27 @@ def missing_output_warns(node: "hou.OpNode") -> int:
 
 
 # -- buttons -------------------------------------------------------------------------------------
+def passthrough_parms(node: "hou.OpNode", kind: str, known: tuple[str, ...]) -> dict[str, Any]:
+    """Parameters of the node named like a job parameter of ``kind`` (the registry's table) that
+    the builders do not map themselves: added to the job as they are (paths absolute, frame
+    tokens kept as ####; empty ones left out). So a new job parameter needs only its
+    ``[[folder.parm]]`` entry, of the same name, in hda/*.toml."""
+    from ..jobs.registry import param_specs
+
+    specs = {name: spec for name, spec in param_specs(kind, import_job=False).items()
+             if name not in known and name not in jobs.MAPPED_PARAMS and node.parm(name) is not None}
+    paths = tuple(name for name, spec in specs.items() if spec.type in ("path", "paths", "model"))
+    values = read_parms(node, tuple(specs), patterns=paths, paths=paths)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        kind_of = specs[name].type
+        if value in ("", None):
+            continue
+        out[name] = bool(value) if kind_of == "bool" else int(value) if kind_of == "int" else \
+            float(value) if kind_of == "float" else value
+    return out
+
+
 def prepare_job(node: "hou.OpNode") -> tuple[str, dict[str, Any], Path]:
     """Read the node, save its input stage for the job when no Stage File is set, write the job
     file; returns (kind, job parameters, job file)."""
@@ -184,7 +207,7 @@ def prepare_job(node: "hou.OpNode") -> tuple[str, dict[str, Any], Path]:
         if stage is None:
             raise BadInputError(f"{node.path()}: connect the shot stage to the input, or set 'Stage File'")
         stage_file = stageinfo.stage_file_for_job(stage, Path(values["outdir"]) / ".genpost")
-    params = lk.build(values, stage_file, node.path())
+    params = {**lk.build(values, stage_file, node.path()), **passthrough_parms(node, lk.kind, lk.parms)}
     return lk.kind, params, jobs.write_job(lk.kind, params)
 
 

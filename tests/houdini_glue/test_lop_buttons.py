@@ -207,3 +207,23 @@ def test_crowd_job_parameters(hou, tiny_shot, tmp_path):
     spec = load_job_file(jobs.write_job("crowd", params))
     assert spec.kind == "crowd" and spec.params["count"] == 50 and spec.params["no_consent_record"] is True
     assert spec.params["region"] == "/set/stands" and spec.params["frames"] == "1001-1002"
+
+
+def test_a_new_job_parameter_needs_only_a_node_parameter_of_its_name(hou, tiny_shot, tmp_path, monkeypatch):
+    """What issue 11's lens-distortion parameters need: a job parameter in the registry's table and
+    a node parameter of the same name reach the job file with no glue change."""
+    from genpost_houdini.farm.jobfile import load_job_file
+    from genpost_houdini.jobs import registry
+
+    kind = registry.JOB_KINDS["setext"]
+    params = {**kind.params, "undistort": registry.ParamSpec("path", role="input"),
+              "grain": registry.ParamSpec("bool"), "holdout": registry.ParamSpec("path", role="input")}
+    monkeypatch.setitem(registry.JOB_KINDS, "setext", registry.JobKind("setext", kind.module, params,
+                                                                       image_name=kind.image_name,
+                                                                       layer_name=kind.layer_name))
+    node = _setext_node(tiny_shot, tmp_path / "out", undistort="stmaps/undistort.$F4.exr", grain=1, holdout="")
+    _, job_params, job_file = lop.prepare_job(node)
+    spec = load_job_file(job_file, import_job=False)
+    assert spec.params["undistort"] == str(tiny_shot / "stmaps" / "undistort.####.exr")
+    assert spec.params["grain"] is True and "holdout" not in spec.params
+    assert job_params["frames"] == "1001-1002" and spec.params["plate"] == str(tiny_shot / "plate.####.exr")
