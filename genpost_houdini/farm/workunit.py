@@ -48,17 +48,16 @@ from typing import Any, Iterable, Mapping
 from filelock import FileLock, Timeout
 
 from ..atomic import ensure_folder, is_temporary, write_json_atomic
-from ..interrupts import deferred
 from ..errors import BadInputError, FolderOwnedError, TransientError, filesystem_error
+from ..interrupts import deferred
 from ..provenance import file_digest, hash_data
+from .manifestfile import MANIFEST_NAME, SCHEMA, read_manifest
 
 try:  # POSIX advisory locks mark live writers; elsewhere, stale temporaries are left alone.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-MANIFEST_NAME = "manifest.json"
-SCHEMA = 1
 STATE_DIR = ".genpost"
 LOCK_TIMEOUT_S = 120.0
 
@@ -235,24 +234,11 @@ class Manifest:
 
     def _read(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """(the owning job's record or None, the frames) from ``manifest.json``."""
+        st = self._stat()
         try:
-            st = self._stat()
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            self._seen = None
-            return None, {}
+            owner, frames = read_manifest(self.path)
         except OSError as exc:
             raise filesystem_error(exc, self.path, "read") from None
-        try:
-            data = json.loads(text)
-            frames = data["frames"]
-            if not isinstance(frames, dict):
-                raise TypeError("frames is not an object")
-            owner = data.get("job")
-            if owner is not None and not isinstance(owner, dict):
-                raise TypeError("job is not an object")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BadInputError(f"{self.path} is not a genpost manifest: {exc}") from exc
         self._seen = st
         return owner, frames
 
