@@ -10,14 +10,13 @@ part for every backend, so a backend cannot alter plate pixels even by accident.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol, runtime_checkable
+from typing import Any, Optional, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import BadInputError, OutputCheckError, UsageError
+from ..progress import ProgressFn
 
-#: ``progress(fraction, message)``: fraction of the call done, in [0, 1].
-ProgressFn = Callable[[float, str], None]
 
 #: Depth values may exceed [0, 1] by this much (float rounding in the caller); they are clipped.
 _DEPTH_SLACK = 1e-4
@@ -61,6 +60,9 @@ class GenerationRequest:
     * ``generate`` (F, H, W) bool: pixels to fill; must not overlap ``known``.
     * ``depth`` (F, H, W) float32, shot-normalised: 0 near, 1 far / no hit; finite, in [0, 1].
     * ``seed``: non-negative integer; per-frame randomness must derive from (seed, frame number).
+    * ``shot_first``: the shot's first frame number, or None (then the request's first frame):
+      video generators lay their windows from it (:mod:`.windows`), so every chunk of a shot
+      and the job agree on where windows start.
 
     Raises :class:`BadInputError` for wrong data (shapes disagree, NaN in known pixels or depth,
     masks overlapping) and :class:`UsageError` for wrong types.
@@ -77,6 +79,7 @@ class GenerationRequest:
     strength: float = 1.0
     colourspace: str = "ACEScg"
     options: dict[str, Any] = field(default_factory=dict)
+    shot_first: Optional[int] = None
 
     def __post_init__(self) -> None:
         images = np.asarray(self.images)
@@ -141,6 +144,19 @@ class GenerationRequest:
             raise UsageError(f"generation request: strength must be in [0, 1], got {self.strength}")
         if not isinstance(self.options, dict):
             raise UsageError("generation request: options must be a dict")
+        if self.shot_first is not None:
+            if isinstance(self.shot_first, bool) or not isinstance(self.shot_first, (int, np.integer)):
+                raise UsageError(f"generation request: shot_first must be a frame number, got {self.shot_first!r}")
+            self.shot_first = int(self.shot_first)
+            if self.shot_first > min(self.frames):
+                raise BadInputError(
+                    f"generation request: shot_first {self.shot_first} is after frame {min(self.frames)} of the request"
+                )
+
+    @property
+    def window_origin(self) -> int:
+        """The frame video windows are laid from: ``shot_first``, else the first frame asked."""
+        return self.shot_first if self.shot_first is not None else min(self.frames)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -163,13 +179,8 @@ class GenerationRequest:
             strength=self.strength,
             colourspace=self.colourspace,
             options=dict(self.options),
+            shot_first=self.shot_first,
         )
-
-
-def frame_seed(seed: int, frame: int) -> int:
-    """A 63-bit seed derived from (seed, frame number) only: chunking never changes it."""
-    ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(seed) >> 32, int(frame) & 0xFFFFFFFF, 0x67656E])
-    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def enforce_result(request: GenerationRequest, result: Any, *, generator: str = "generator") -> np.ndarray:
@@ -227,7 +238,10 @@ class Generator(Protocol):
     """A backend that fills ``request.generate``.
 
     ``temporal`` True means the backend wants windows of 4k+1 consecutive frames and keeps them
-    consistent; False means frames are filled independently (a job may pass one keyframe).
+    consistent; False means frames are filled independently (a job may pass one keyframe). A
+    temporal backend says its ``window`` (4k+1 frames) and ``overlap`` (anchor frames shared
+    with the previous window); without them :data:`.windows.DEFAULT_WINDOW` /
+    :data:`.windows.DEFAULT_OVERLAP` apply. Windows are laid from ``request.window_origin``.
     ``generate`` returns (F, H, W, 3) float32 scene-linear, equal to ``request.images`` wherever
     ``request.known`` (backends should finish with :func:`enforce_result`). ``provenance``
     returns at least ``model_id``, ``weights_hash`` and ``licence``.

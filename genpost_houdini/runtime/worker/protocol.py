@@ -64,6 +64,7 @@ def save_request(request: Any, path: str | os.PathLike[str]) -> Path:
         "negative_prompt": request.negative_prompt,
         "strength": float(request.strength),
         "colourspace": request.colourspace,
+        "shot_first": request.shot_first,
         "options": {k: v for k, v in request.options.items() if k not in array_options},
         "array_options": sorted(array_options),
     }
