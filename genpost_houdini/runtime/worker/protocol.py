@@ -80,7 +80,7 @@ def load_request(path: str | os.PathLike[str]) -> Any:
     """Read a GenerationRequest written by :func:`save_request` (no pickle)."""
     import numpy as np
 
-    from ...generators.base import GenerationRequest
+    from ..request import GenerationRequest
 
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
