@@ -43,6 +43,7 @@ def test_dilate_is_square_and_erode_undoes_it() -> None:
     assert np.array_equal(erode(dilate(m, 2), 2), m)
     edge = np.ones((5, 5), bool)
     assert erode(edge, 1).sum() == 9, "pixels outside the image count as unset"
+    assert erode(edge, 1, outside=True).all(), "unless the border counts as set"
 
 
 def test_ring_around_matches_full_dilation() -> None:

@@ -34,10 +34,13 @@ def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     return box_count(mask, r) > 0
 
 
-def erode(mask: np.ndarray, r: int) -> np.ndarray:
-    """Pixels whose whole (2r+1)^2 window is set and inside the image."""
+def erode(mask: np.ndarray, r: int, *, outside: bool = False) -> np.ndarray:
+    """Pixels whose whole (2r+1)^2 window is set; pixels outside the image count as ``outside``
+    (False: a pixel near the border erodes; True: the border does not erode the mask)."""
     if r <= 0:
         return np.asarray(mask, dtype=bool).copy()
+    if outside:
+        return ~dilate(~np.asarray(mask, dtype=bool), r)
     return box_count(mask, r) == (2 * r + 1) ** 2
 
 

@@ -41,17 +41,17 @@ def _pull_push(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     coarse_w = w_p.reshape(ph // 2, 2, pw // 2, 2).sum(axis=(1, 3))
     coarse_v = np.where(coarse_w[..., None] > 0, coarse_wv / np.maximum(coarse_w[..., None], 1e-12), 0.0)
     filled_coarse = _pull_push(coarse_v.astype(values.dtype, copy=False), np.minimum(coarse_w, 1.0))
-    up = upsample2(filled_coarse, h, w)
+    up = upsample(filled_coarse, h, w, 2)
     a = np.minimum(weights, 1.0)[..., None]
     return values * a + up * (1.0 - a)
 
 
-def upsample2(coarse: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Bilinear 2x upsampling of (h', w', C) to (h, w, C), pixel centres aligned (fine pixel
-    ``i`` sits at coarse ``(i + 0.5) / 2 - 0.5``), edges clamped."""
+def upsample(coarse: np.ndarray, h: int, w: int, step: int) -> np.ndarray:
+    """Bilinear upsampling of a ``step``-times coarser (h', w', C) grid to (h, w, C), pixel
+    centres aligned (fine pixel ``i`` sits at coarse ``(i + 0.5) / step - 0.5``), edges clamped."""
 
     def axis_weights(n_fine: int, n_coarse: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.clip((np.arange(n_fine) + 0.5) / 2.0 - 0.5, 0.0, n_coarse - 1)
+        pos = np.clip((np.arange(n_fine) + 0.5) / step - 0.5, 0.0, n_coarse - 1)
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, n_coarse - 1)
         return lo, hi, (pos - lo).astype(np.float32)

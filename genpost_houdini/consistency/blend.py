@@ -5,7 +5,8 @@ differently from each viewpoint (specular, vignetting, exposure). Placed as they
 from different frames meet in soft seams. Here each patch gets a smooth multiplicative gain
 field: on a ring of pixels the target already has (plate, or earlier patches) the gain is
 exactly target / source; inside the patch it is interpolated by pull-push
-(:mod:`genpost_houdini.conditioning.pullpush`), a fast approximation of a membrane. Deterministic, local, and bounded.
+(:mod:`genpost_houdini.conditioning.pullpush`), a fast approximation of a membrane.
+Deterministic, local, and bounded.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..conditioning.morphology import dilate, ring_around
-from ..conditioning.pullpush import pull_push
+from ..conditioning.pullpush import pull_push, upsample
 
 __all__ = ["MAX_GAIN", "dilate", "harmonise", "pull_push", "ring_around"]
 
@@ -28,10 +29,11 @@ SAME_SHADING = 0.004
 FIELD_STEP = 4
 
 
-def _coarse_field(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Pull-push of sparse samples on a FIELD_STEP-coarser grid (the smooth field, coarse)."""
+def coarse_field(values: np.ndarray, weights: np.ndarray, step: int = FIELD_STEP) -> np.ndarray:
+    """Pull-push of sparse samples (H, W, C) on a ``step``-times coarser grid (weighted block
+    means, holes filled): the smooth field, coarse."""
     h, w = weights.shape
-    k = FIELD_STEP
+    k = step
     hp, wp = -(-h // k) * k, -(-w // k) * k
     wv = np.pad(values * weights[..., None], ((0, hp - h), (0, wp - w), (0, 0)))
     ww = np.pad(weights, ((0, hp - h), (0, wp - w)))
@@ -40,9 +42,10 @@ def _coarse_field(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return pull_push(cv, np.minimum(cw, 1.0))
 
 
-def _sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a FIELD_STEP-coarser field at full-resolution pixels (ys, xs)."""
-    k = FIELD_STEP
+def sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray, step: int = FIELD_STEP) -> np.ndarray:
+    """Bilinear samples of a ``step``-times coarser field at full-resolution pixels (ys, xs)
+    (block centres aligned with the pixels they cover)."""
+    k = step
     cy = np.clip((ys + 0.5) / k - 0.5, 0.0, coarse.shape[0] - 1)
     cx = np.clip((xs + 0.5) / k - 0.5, 0.0, coarse.shape[1] - 1)
     y0, x0 = np.floor(cy).astype(np.int64), np.floor(cx).astype(np.int64)
@@ -51,6 +54,12 @@ def _sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.nda
     top = coarse[y0, x0] * (1 - fx) + coarse[y0, x1] * fx
     bottom = coarse[y1, x0] * (1 - fx) + coarse[y1, x1] * fx
     return top * (1 - fy) + bottom * fy
+
+
+def upsample_coarse(coarse: np.ndarray, h: int, w: int, step: int = FIELD_STEP) -> np.ndarray:
+    """A ``step``-times coarser field (h', w', C) interpolated bilinearly to (h, w, C) (the grid
+    :func:`sample_coarse` samples, computed separably for a whole image)."""
+    return upsample(coarse, h, w, step)
 
 
 def harmonise(target: np.ndarray, sampled: np.ndarray, fill: np.ndarray, ring: np.ndarray) -> np.ndarray:
@@ -71,7 +80,7 @@ def harmonise(target: np.ndarray, sampled: np.ndarray, fill: np.ndarray, ring: n
         return sampled[fill]  # the patch already agrees with its surroundings
     log_gain = np.zeros(sub_t.shape, np.float32)
     log_gain[r] = ring_gain
-    coarse = _coarse_field(log_gain, r.astype(np.float32))
+    coarse = coarse_field(log_gain, r.astype(np.float32))
     fy, fx = np.nonzero(fill[y0:y1, x0:x1])  # row-major: the order of ``sampled[fill]``
-    corrected = (np.maximum(sub_s[fy, fx], 0.0) + _EPS) * np.exp(_sample_coarse(coarse, fy, fx)) - _EPS
+    corrected = (np.maximum(sub_s[fy, fx], 0.0) + _EPS) * np.exp(sample_coarse(coarse, fy, fx)) - _EPS
     return corrected.astype(np.float32)
