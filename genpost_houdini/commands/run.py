@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..progress import MODES
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
@@ -24,7 +26,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow pickle checkpoints in the job's model folder (they run code when loaded); "
                         "a job file cannot ask for this itself")
-    p.add_argument("--progress", choices=("auto", "openjd", "text", "none"), default="auto",
+    p.add_argument("--progress", choices=MODES, default="auto",
                    help="progress lines: openjd prints `openjd_progress: N` (auto: inside OpenJD sessions)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(handler=_run)

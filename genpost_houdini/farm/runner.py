@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from ..atomic import ensure_folder
 from ..errors import JobFileError, UsageError
-from ..jobs.registry import get_runner
+from .kinds import get_runner
 from ..shot.frames import FrameSeq, format_frames
 from .jobfile import JobSpec
 from .progress import Progress
@@ -124,7 +124,7 @@ def run_units(units: Sequence[WorkUnit], *, force: bool = False, progress: Progr
     Every unit's parameters are validated (values, generator, model folder) before any runs or
     anything is written; a job file's bad value is JobFileError (exit 3) naming the file.
     """
-    from ..jobs.registry import validate_params
+    from .kinds import validate_params
 
     for unit in units:
         try:

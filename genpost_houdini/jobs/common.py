@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
 from ..errors import UsageError
-from ..provenance import hash_data
+from ..progress import ProgressFn
 from ..shot.frames import format_frames, parse_frame_range
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..farm.workunit import Manifest
 
-ProgressFn = Callable[[float, str], None]
 T = TypeVar("T")
 
 #: Output EXRs: lossless, one scanline per block: faster to write than 16-line zip and what comp
@@ -196,11 +195,6 @@ def generator_options(*, model: str | None, runtime: str, allow_pickle: bool) ->
     if allow_pickle:
         options["allow_pickle"] = True
     return options
-
-
-def derive_seed(seed: int, frame: int, purpose: str = "") -> int:
-    """A seed from (job seed, frame number): never from chunk boundaries."""
-    return int(hash_data("genpost-seed", int(seed), int(frame), purpose)[:8], 16)
 
 
 def layer_is_current(path: Path, inputs_hash: str) -> bool:

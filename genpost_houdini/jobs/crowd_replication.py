@@ -23,9 +23,11 @@ import numpy as np
 
 from ..errors import UsageError
 from ..limits import MAX_VARIANTS, bounded
+from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
+from ..seeds import derive_seed
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
-from .common import (OUTPUT_COMPRESSION, ProgressFn, claim_output, derive_seed, frame_list, generator_options, job_identity,
+from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
                      layer_is_current, merge_params, run_frames)
 
 log = logging.getLogger("genpost")
