@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..progress import STYLES
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     from .setext import add_shot_arguments
@@ -36,7 +38,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--force", action="store_true")
     p.add_argument("--shot-frames", default=None, help="the whole shot's range when --frames is a chunk")
     p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit")
-    p.add_argument("--progress", choices=["text", "openjd", "none"], default="text")
+    p.add_argument("--progress", choices=STYLES, default="text")
     p.add_argument("--plate", default="", help="plate pattern (only for --qc's composite)")
     p.add_argument("--qc", action="store_true", help="after rendering, measure warping error and repetition (OUT/crowd_qc.json)")
     p.add_argument("--json", action="store_true")
@@ -71,7 +73,7 @@ def crowd_params(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..jobs.crowd_replication import CrowdParams, CrowdReplication
+    from ..jobs.crowd_replication import CrowdReplication, validate
     from ..progress import ProgressPrinter
     from ..shot.frames import parse_frame_range
 
@@ -79,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if args.save_job:
         from ..farm.jobfile import write_job_file
 
+        validate(params)  # a job that cannot run is not saved
         print(write_job_file(args.save_job, "crowd", params, out=args.out))
         return 0
-    job = CrowdReplication(CrowdParams.from_mapping(params), args.out, progress=ProgressPrinter("crowd", style=args.progress))
+    job = CrowdReplication(validate(params), args.out, progress=ProgressPrinter("crowd", style=args.progress))
     frames = parse_frame_range(args.frames)
     result = job.run(frames, force=args.force)
     if args.qc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..progress import STYLES
+
 
 def add_shot_arguments(parser: argparse.ArgumentParser) -> None:
     """--stage/--camera/--depth/--frames, shared by the shot-based commands."""
@@ -62,9 +64,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--shot-frames", default=None, help="the whole shot's range when --frames is a chunk of it (plans keyframes over the shot)")
     p.add_argument("--max-keyframes", type=int, default=8)
     add_plate_arguments(p)
-    p.add_argument("--force", action="store_true", help="redo frames that are already done")
+    p.add_argument("--force", action="store_true",
+                   help="redo frames that are already done; hand over an output folder another job owns")
     p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit without running")
-    p.add_argument("--progress", choices=["text", "openjd", "none"], default="text")
+    p.add_argument("--progress", choices=STYLES, default="text")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run)
 
@@ -105,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
     params = setext_params(args)
     if args.save_job:
         from ..farm.jobfile import write_job_file
+        from ..jobs.registry import validate_params
 
+        validate_params("setext", params)  # a job that cannot run is not saved
         path = write_job_file(args.save_job, "setext", params, out=args.out)
         print(path)
         return 0

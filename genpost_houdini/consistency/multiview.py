@@ -19,13 +19,15 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..generators.patchmatch import box_sum, dilate, erode
+from ..conditioning.morphology import box_sum, dilate, erode
+from ..progress import ProgressFn
 
 #: Views compared with each frame: at these frame distances on both sides (near views see the
 #: same part of the set, far ones see a mover elsewhere).
 DISTANCES = (1, 3, 8, 24)
-#: Only a view at least this many frames away can confirm a pixel another frame needs.
-MIN_GAP = 3
+#: Only a view at least this many frames away can confirm a pixel another frame needs, when a
+#: mover was seen within 1/SUSPICION of the image of it (here or, reprojected, in a partner).
+MIN_GAP, SUSPICION = 3, 12
 #: Allowed log difference: RELATIVE + NOISE_SIGMAS x the grain's sigma relative to the level
 #: (values are floored at LOG_FLOOR before the log).
 NOISE_SIGMAS, RELATIVE, LOG_FLOOR = 4.0, 0.15, 0.02
@@ -50,12 +52,14 @@ class ViewCheck:
     """What the partners say about frame ``t``'s trusted pixels: ``disagree`` (bool, they show
     something else), ``views`` (int, how many saw the pixel), ``far_views`` (int, how many of
     those are at least ``gap`` frames away), ``needed`` (bool, a partner needs the pixel: it
-    lies in that partner's extend region, so ``t`` may become its source)."""
+    lies in that partner's extend region, so ``t`` may become its source), ``flagged`` (bool,
+    a partner's ``flags`` mask covers the pixel's surface)."""
 
     disagree: np.ndarray
     views: np.ndarray
     far_views: np.ndarray
     needed: np.ndarray
+    flagged: np.ndarray
 
 
 def compare_views(
@@ -68,6 +72,7 @@ def compare_views(
     *,
     noise: Callable[[np.ndarray], np.ndarray] | None = None,
     needs: Mapping[int, np.ndarray] | None = None,
+    flags: Mapping[int, np.ndarray] | None = None,
     gap: int = MIN_GAP,
 ) -> ViewCheck:
     """Compare frame ``t``'s trusted pixels with the median of the ``partners``' reprojected
@@ -80,16 +85,18 @@ def compare_views(
     count = np.zeros((h, w), np.int32)
     far = np.zeros((h, w), np.int32)
     needed = np.zeros((h, w), bool)
+    flagged = np.zeros((h, w), bool)
     if not ok_t.any():
-        return ViewCheck(np.zeros((h, w), bool), count, far, needed)
+        return ViewCheck(np.zeros((h, w), bool), count, far, needed, flagged)
     samples: list[np.ndarray] = []
+    zero = np.zeros((h, w, 1), np.float32)
     for s in partners:
-        planes = [np.asarray(images[s], np.float32), np.asarray(trusted[s], np.float32)[..., None]]
-        if needs is not None:
-            planes.append(np.asarray(needs[s], np.float32)[..., None])
+        planes = [np.asarray(images[s], np.float32), np.asarray(trusted[s], np.float32)[..., None],
+                  np.asarray(needs[s], np.float32)[..., None] if needs is not None else zero,
+                  np.asarray(flags[s], np.float32)[..., None] if flags is not None else zero]
         sampled, valid = reproject(np.concatenate(planes, axis=-1), depths[s], views[s], depths[t], views[t], where=ok_t)
-        if needs is not None:
-            needed |= valid & (sampled[..., 4] > 0) & ok_t
+        needed |= valid & (sampled[..., 4] > 0) & ok_t
+        flagged |= valid & (sampled[..., 5] > 0) & ok_t
         ok = valid & (sampled[..., 3] > 0.99) & ok_t
         if ok.sum() < 16:
             continue
@@ -104,19 +111,36 @@ def compare_views(
         count += ok
         if abs(s - t) >= gap:
             far += ok
-        samples.append(rgb)
+        samples.append((abs(s - t) >= gap, rgb))
     if not samples:
-        return ViewCheck(np.zeros((h, w), bool), count, far, needed)
-    seen = count > 0
-    median = np.zeros((h, w, 3), np.float32)
-    stack = np.sort(np.stack([v[seen] for v in samples]), axis=0)  # NaN (not seen) sorts last
-    n = count[seen]
-    lo, hi = (n - 1) // 2, n // 2  # the median of the n finite values of each pixel
-    idx = np.arange(n.size)
-    median[seen] = 0.5 * (stack[lo, idx] + stack[hi, idx])
-    bad = _disagreement(img_t, median, seen & ok_t, noise)
+        return ViewCheck(np.zeros((h, w), bool), count, far, needed, flagged)
+    # The median of the distant views where any saw the pixel (near views overlap a slow mover
+    # and would outvote them), else of all views.
+    median = _median([v for is_far, v in samples if is_far], far > 0)
+    near_only = (count > 0) & (far == 0)
+    if near_only.any():
+        median[near_only] = _median([v for _, v in samples], near_only)[near_only]
+    bad = _disagreement(img_t, median, (count > 0) & ok_t, noise)
     # opening: misregistration at depth edges and specular glints leave thin lines and specks
-    return ViewCheck(dilate(erode(bad, OPENING), OPENING), count, far, needed)
+    return ViewCheck(dilate(erode(bad, OPENING), OPENING), count, far, needed, flagged)
+
+
+def _median(samples: Sequence[np.ndarray], where: np.ndarray) -> np.ndarray:
+    """Per-pixel median over the finite values of ``samples`` ((H, W, 3) each, NaN = not seen)
+    at ``where``; 0 elsewhere."""
+    h, w = where.shape
+    out = np.zeros((h, w, 3), np.float32)
+    if not samples or not where.any():
+        return out
+    stack = np.sort(np.stack([v[where] for v in samples]), axis=0)  # NaN (not seen) sorts last
+    n = np.isfinite(stack[..., 0]).sum(axis=0)
+    ok = n > 0
+    lo, hi = (np.maximum(n, 1) - 1) // 2, np.maximum(n, 1) // 2
+    idx = np.arange(n.size)
+    vals = 0.5 * (stack[lo, idx] + stack[hi, idx])
+    vals[~ok] = 0.0
+    out[where] = vals
+    return out
 
 
 def _disagreement(image: np.ndarray, median: np.ndarray, where: np.ndarray,
@@ -160,8 +184,9 @@ def _disagreement(image: np.ndarray, median: np.ndarray, where: np.ndarray,
 @dataclass
 class Verdict:
     """What may not be a source in one frame: ``moving`` content (disagrees with the other
-    views), and ``unverified`` pixels (another frame needs them but no distant view confirmed
-    them: a slow mover overlaps itself in neighbouring frames, so only a distant view vouches)."""
+    views), and ``unverified`` pixels: near a mover seen in this frame or a partner, another
+    frame needs them and no distant view confirmed them (a slow mover overlaps itself in
+    neighbouring frames, so only a distant view vouches for a pixel a mover may cover)."""
 
     moving: np.ndarray
     unverified: np.ndarray
@@ -177,7 +202,7 @@ def moving_masks(
     noise: Callable[[np.ndarray], np.ndarray] | None = None,
     needs: Mapping[int, np.ndarray] | None = None,
     grow: int = 1,
-    progress: Callable[[float, str], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[int, Verdict]:
     """Per frame, the trusted pixels that must not be a source (see :class:`Verdict`; without
     ``needs``, each frame's extend region, nothing is unverified).
@@ -186,15 +211,18 @@ def moving_masks(
     mover in a partner view no longer drags the median). A detected mover then grows into the
     pixels few views verified (connected, up to GROW_STEPS pixels), and by ``grow`` pixels.
     """
+    from ..geometry import reproject
+
     frames = sorted(frames)
     gap = MIN_GAP if len(frames) > 2 * MIN_GAP else 1
     first: dict[int, ViewCheck] = {}
     for i, t in enumerate(frames):
         first[t] = compare_views(t, images, trusted, depths, views, partner_frames(frames, t), noise=noise, needs=needs, gap=gap)
         if progress:
-            progress(0.5 * (i + 1) / len(frames), f"moving content: frame {t}")
+            progress(0.4 * (i + 1) / len(frames), f"moving content: frame {t}")
     cleaned = {t: np.asarray(trusted[t], bool) & ~first[t].disagree for t in frames}
-    out: dict[int, Verdict] = {}
+    moving: dict[int, np.ndarray] = {}
+    checks: dict[int, ViewCheck] = {}
     for i, t in enumerate(frames):
         partners = partner_frames(frames, t)
         trusted_t = {**cleaned, t: np.asarray(trusted[t], bool)}
@@ -212,13 +240,23 @@ def moving_masks(
                 bad = grown
         if grow > 0:
             bad = dilate(bad, grow)
-        bad &= trusted_t[t]
-        unverified = np.zeros_like(bad)
-        if needs is not None:
-            unverified = check.needed & (check.far_views == 0) & trusted_t[t] & ~bad
-            if grow > 0:
-                unverified = dilate(unverified, grow) & trusted_t[t] & ~bad
-        out[t] = Verdict(bad, unverified)
+        moving[t] = bad & trusted_t[t]
+        checks[t] = check
         if progress:
-            progress(0.5 + 0.5 * (i + 1) / len(frames), f"moving content: frame {t} checked")
+            progress(0.4 + 0.4 * (i + 1) / len(frames), f"moving content: frame {t} checked")
+    out: dict[int, Verdict] = {}
+    for i, t in enumerate(frames):
+        ok_t = np.asarray(trusted[t], bool)
+        suspicious = moving[t].copy()
+        for s in frames:  # movers in the frames around t, carried onto t's surfaces
+            if 0 < abs(s - t) <= MIN_GAP and moving[s].any():
+                flag, valid = reproject(moving[s].astype(np.float32), depths[s], views[s], depths[t], views[t])
+                suspicious |= valid & (flag[..., 0] > 0)
+        unverified = np.zeros_like(suspicious)
+        if needs is not None and suspicious.any():
+            suspicious = dilate(suspicious, max(2, max(suspicious.shape) // SUSPICION))
+            unverified = (checks[t].far_views == 0) & suspicious & ok_t & ~moving[t]
+        out[t] = Verdict(moving[t], unverified)
+        if progress:
+            progress(0.8 + 0.2 * (i + 1) / len(frames), f"moving content: frame {t} verified")
     return out

@@ -93,6 +93,7 @@ class Shot:
             holdout=FrameSeq.parse(holdout, base) if holdout else None,
             lens=lens,
         )
+        track.check_frames(shot.frames)
         shot.check_frames(shot.frames)
         return shot
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ...conditioning.grain import NO_GRAIN, GrainModel, degrain, measure_grain
 from ...conditioning.plate import Screen, box_down, despill, detect_screen, plate_flaws, spill_band_px, untrusted_pixels
-from ...generators.patchmatch import dilate
+from ...conditioning.morphology import dilate
 
 log = logging.getLogger("genpost")
 

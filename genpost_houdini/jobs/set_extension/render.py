@@ -21,12 +21,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ...errors import UsageError
+from ...progress import ProgressFn
 from ...provenance import file_stamp, hash_data, make_provenance
 from ...shot.frames import format_frames, output_pattern
-from ..common import OUTPUT_COMPRESSION, ProgressFn, layer_is_current, run_frames
+from ..common import OUTPUT_COMPRESSION, claim_output, job_identity, layer_is_current, run_frames
 from .canvas import output_source
 from .fill import Filler
-from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, SetExtensionParams
+from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, PATH_PARAMS, SetExtensionParams, validate
 from .plan import Plan, load_or_make_plan, make_plan, read_low_res
 from .plates import PlateAnalysis, analyse_plates, load_or_analyse
 
@@ -64,7 +66,7 @@ class SetExtension:
         stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
         stage_stamp = file_stamp(p.stage)
         return hash_data(
-            "setext-plan-v2",
+            "setext-plan-v3",  # v2: one seed rule, hole windows = generator windows; v3: real plates
             stage_stamp,
             self.shot.camera.prim_path,
             stamps,
@@ -79,6 +81,15 @@ class SetExtension:
             p.screen,
             p.grain,
         )
+
+    def identity(self) -> dict[str, Any]:
+        """The job's identity for its output folder: inputs and parameters, not the frames."""
+        from dataclasses import asdict
+
+        params = asdict(self.params)
+        params["camera"] = self.shot.camera.prim_path  # the camera found, named or not
+        params["model"] = params["model"] or ""
+        return job_identity(JOB_KIND, params, PATH_PARAMS)
 
     def frame_inputs_hash(self, frame: int) -> str:
         return hash_data(self.plan.key, "frame", frame)
@@ -124,7 +135,7 @@ class SetExtension:
     def render(self, t: int) -> dict[str, np.ndarray]:
         """The output channels of frame ``t`` (plate space)."""
         from ...conditioning.grain import regrain
-        from ..common import derive_seed
+        from ...seeds import derive_seed
 
         depth = self.shot.read("depth", t)
         c = self.filler.canvas(t)
@@ -184,7 +195,15 @@ class SetExtension:
 
         frames = list(self.shot.frames if frames is None else frames)
         started = time.perf_counter()
-        plan = self.plan
+        outside = sorted(set(frames) - set(self.shot.frames))
+        if outside:
+            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        manifest = claim_output(self.out_dir, self.identity(), force=force)
+        try:
+            plan = self.plan
+        except BaseException:
+            manifest.close()
+            raise
         provenance_model: dict[str, Any] | None = None
 
         def render(t: int, inputs_hash: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -226,6 +245,7 @@ class SetExtension:
             force=force,
             progress=self.progress,
             start=0.4,
+            manifest=manifest,
         )
         layer = self.out_dir / LAYER_NAME
         if written or not layer_is_current(layer, self.plan.key):
@@ -277,5 +297,5 @@ class SetExtension:
 
 def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
     """The job-file entry point (``genpost run``): params as in :data:`JOB_PARAMS`."""
-    job = SetExtension(SetExtensionParams.from_mapping(params), out_dir, progress=progress)
+    job = SetExtension(validate(params), out_dir, progress=progress)
     return job.run(frames, force=force)
