@@ -42,9 +42,10 @@ SPILL_SEARCH_BANDS, SPILL_EXCESS = 4, 0.04
 
 @dataclass(frozen=True)
 class Screen:
-    """A detected (or forced) screen: ``kind`` blue/green/none, its colour, and the plate's hue
-    excess over kept pixels far from the matte: ``normal_excess`` (99th percentile, above it a
-    pixel near the matte is spill) and ``typical_excess`` (median, what despill restores)."""
+    """A detected (or forced) screen: ``kind`` blue/green/none, its colour, and the plate's
+    excess of the screen's hue over kept pixels far from the matte: ``normal_excess`` (99th
+    percentile: the most the set itself shows; beyond it a pixel is screen light or spill) and
+    ``typical_excess`` (median: what despilled pixels near the matte are brought back to)."""
 
     kind: str
     rgb: tuple[float, float, float] | None = None
@@ -144,9 +145,17 @@ def detect_screen(samples: Iterable[tuple[np.ndarray, np.ndarray]], choice: str 
     return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share, typical_excess=typical)  # type: ignore[arg-type]
 
 
+def screen_tinted(image: np.ndarray, screen: Screen) -> np.ndarray:
+    """(H, W) bool: pixels with more of the screen's hue than the set normally shows."""
+    if not screen.present:
+        return np.zeros(np.asarray(image).shape[:2], bool)
+    return hue_excess(image, SCREEN_CHANNEL[screen.kind]) > screen.normal_excess + SPILL_EXCESS
+
+
 def despill(image: np.ndarray, screen: Screen) -> np.ndarray:
-    """``image`` with the screen's hue excess limited to the plate's typical one (classic
-    despill: the screen's channel is clamped against the larger other channel)."""
+    """``image`` (pixels near the matte) with the screen's hue excess limited to the set's
+    typical one (classic despill: the screen's channel is clamped against the larger other
+    channel)."""
     img = np.array(image, dtype=np.float32)
     if not screen.present:
         return img
@@ -182,7 +191,7 @@ def plate_flaws(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: i
     if screen.present:
         ch = SCREEN_CHANNEL[screen.kind]
         hard |= dominance(plate, ch) > SCREEN_DOMINANCE
-        tinted = hue_excess(plate, ch) > screen.normal_excess + SPILL_EXCESS
+        tinted = screen_tinted(plate, screen)
         near = dilate(touched, band * SPILL_SEARCH_BANDS) if touched.any() else np.zeros_like(touched)
         spill |= tinted & near & ~touched
         hard |= tinted & ~near  # bluer (greener) than the set ever is: screen light, not set

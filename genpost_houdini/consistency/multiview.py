@@ -114,13 +114,13 @@ def compare_views(
         samples.append((abs(s - t) >= gap, rgb))
     if not samples:
         return ViewCheck(np.zeros((h, w), bool), count, far, needed, flagged)
-    # The median of the distant views where any saw the pixel (near views overlap a slow mover
-    # and would outvote them), else of all views.
-    median = _median([v for is_far, v in samples if is_far], far > 0)
-    near_only = (count > 0) & (far == 0)
+    # The median of the distant views where two or more saw the pixel (near views overlap a
+    # slow mover and would outvote them), else of all views.
+    median = _median([v for is_far, v in samples if is_far], far >= 2)
+    near_only = (count > 0) & (far < 2)
     if near_only.any():
         median[near_only] = _median([v for _, v in samples], near_only)[near_only]
-    bad = _disagreement(img_t, median, (count > 0) & ok_t, noise)
+    bad = _disagreement(img_t, median, (count > 0) & ok_t, noise, single=count == 1)
     # opening: misregistration at depth edges and specular glints leave thin lines and specks
     return ViewCheck(dilate(erode(bad, OPENING), OPENING), count, far, needed, flagged)
 
@@ -143,15 +143,43 @@ def _median(samples: Sequence[np.ndarray], where: np.ndarray) -> np.ndarray:
     return out
 
 
+def _local_plane(values: np.ndarray, weight: np.ndarray, radius: int) -> np.ndarray:
+    """(C, H, W): at each pixel, the weighted least-squares plane ``a + bx x + by y`` of
+    ``values`` (C, H, W) over the (2r+1)^2 window around it, evaluated there (a constant where
+    the window's samples cannot fix a slope)."""
+    h, w = weight.shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    wt = weight.astype(np.float64)
+    s0 = np.maximum(box_sum(wt, radius), 1e-9)
+    mx, my = box_sum(wt * x, radius) / s0, box_sum(wt * y, radius) / s0
+    # centred second moments (per pixel window), regularised so flat windows fall back to the mean
+    ridge = 1e-3 * (radius * radius)
+    cxx = box_sum(wt * x * x, radius) / s0 - mx * mx + ridge
+    cyy = box_sum(wt * y * y, radius) / s0 - my * my + ridge
+    cxy = box_sum(wt * x * y, radius) / s0 - mx * my
+    det = cxx * cyy - cxy * cxy
+    out = np.empty(values.shape, np.float32)
+    for c in range(values.shape[0]):
+        v = values[c].astype(np.float64) * wt
+        mv = box_sum(v, radius) / s0
+        cxv = box_sum(v * x, radius) / s0 - mx * mv
+        cyv = box_sum(v * y, radius) / s0 - my * mv
+        bx = (cxv * cyy - cyv * cxy) / det
+        by = (cyv * cxx - cxv * cxy) / det
+        out[c] = mv + bx * (x - mx) + by * (y - my)
+    return out
+
+
 def _disagreement(image: np.ndarray, median: np.ndarray, where: np.ndarray,
-                  noise: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
+                  noise: Callable[[np.ndarray], np.ndarray] | None, single: np.ndarray | None = None) -> np.ndarray:
     """Pixels of ``where`` whose log colour differs from the views' median by more than shading,
     grain and misregistration explain.
 
-    Shading: the log ratio's local mean (a window of 1/4 of the image, over agreeing pixels,
-    twice) is removed, so view-dependent shading and vignetting (smooth) do not count while a
-    compact mover does. Misregistration: each pixel is compared with the best of the median's
-    3x3 neighbours.
+    Shading: the log ratio's local plane (a least-squares fit over a window of 1/4 of the
+    image, over agreeing pixels, twice) is removed, so view-dependent shading and vignetting
+    (smooth gradients) do not count while a compact mover does. Misregistration: each pixel is compared with the best of the median's
+    3x3 neighbours. Where only one view saw the pixel (``single``) twice the difference is
+    allowed: a lone view is as likely to be the odd one as the frame is.
     """
     h, w = where.shape
     planes = lambda a: np.ascontiguousarray(np.moveaxis(a, -1, 0))  # noqa: E731  (3, H, W)
@@ -163,13 +191,14 @@ def _disagreement(image: np.ndarray, median: np.ndarray, where: np.ndarray,
     if noise is not None:
         allowed = RELATIVE + NOISE_SIGMAS * planes(np.asarray(noise(np.moveaxis(level, 0, -1)), np.float32)) / (level + LOG_FLOOR)
         inv_allowed = (1.0 / allowed).astype(np.float32)
+    if single is not None:
+        inv_allowed = np.where(single[None], 0.5 * inv_allowed, inv_allowed).astype(np.float32)
     padded = np.pad(lm, ((0, 0), (1, 1), (1, 1)), mode="edge")
     diff = lt - lm
     weight = where.astype(np.float32)
     bad = np.zeros((h, w), bool)
     for _ in range(2):
-        wsum = np.maximum(box_sum(weight, radius), 1e-6)
-        target = lt - np.stack([box_sum(diff[c] * weight, radius) / wsum for c in range(3)])
+        target = lt - _local_plane(diff, weight, radius)
         best = np.full((h, w), np.inf, np.float32)
         for dy in range(3):
             for dx in range(3):
@@ -244,13 +273,15 @@ def moving_masks(
         checks[t] = check
         if progress:
             progress(0.4 + 0.4 * (i + 1) / len(frames), f"moving content: frame {t} checked")
+    # substantial movers (blobs surviving a wider opening) make their surroundings suspicious
+    movers = {t: dilate(erode(m, 2 * OPENING), 2 * OPENING) for t, m in moving.items()}
     out: dict[int, Verdict] = {}
     for i, t in enumerate(frames):
         ok_t = np.asarray(trusted[t], bool)
-        suspicious = moving[t].copy()
+        suspicious = movers[t].copy()
         for s in frames:  # movers in the frames around t, carried onto t's surfaces
-            if 0 < abs(s - t) <= MIN_GAP and moving[s].any():
-                flag, valid = reproject(moving[s].astype(np.float32), depths[s], views[s], depths[t], views[t])
+            if 0 < abs(s - t) <= MIN_GAP and movers[s].any():
+                flag, valid = reproject(movers[s].astype(np.float32), depths[s], views[s], depths[t], views[t])
                 suspicious |= valid & (flag[..., 0] > 0)
         unverified = np.zeros_like(suspicious)
         if needs is not None and suspicious.any():

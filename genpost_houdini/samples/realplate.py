@@ -5,8 +5,8 @@ Z depth; e.g. the TartanAir office shot) and writes what a set-extension job mee
 
 - a screen (blue or green) over a top region of the frame, keyed into a soft matte
   (``matte.####.exr``, channel ``A``) whose edge ramps over ``edge_px`` pixels; in that ramp the
-  plate is a mix of screen and scene, and screen light spills onto the plate beyond it
-  (decaying over ``spill_px`` pixels);
+  plate is a mix of screen and scene with screen light spilled onto it (``spill``), and a weaker
+  spill (``spill_tail``) continues beyond the edge, decaying over ``spill_px`` pixels;
 - a red object crossing the kept plate just below the screen (its alpha in
   ``moving.####.exr``): moving content that must never be copied into the extension;
 - grain on every frame, per channel and intensity dependent, spatially a little correlated,
@@ -55,6 +55,7 @@ class RealPlateSpec:
     band: float = 0.33
     edge_px: float = 6.0
     spill: float = 0.3
+    spill_tail: float = 0.1
     spill_px: float = 1.5
     moving: bool = True
     object_size: tuple[float, float] = (0.12, 0.09)
@@ -243,8 +244,9 @@ def build_real_plate(
     screen_rgb = SCREEN_RGB[spec.screen] if spec.screen else None
     matte, below = _matte(pw, ph, spec)
     screen = _screen(pw, ph, screen_rgb, spec.seed) if screen_rgb else None
-    spill = np.where(below <= 0, 1.0, np.exp(-np.maximum(below, 0.0) / max(spec.spill_px, 1e-3))).astype(np.float32)
-    spill *= spec.spill if screen is not None else 0.0
+    tail = spec.spill_tail * np.exp(-np.maximum(below, 0.0) / max(spec.spill_px, 1e-3))
+    spill = np.where(below <= 0, spec.spill, tail).astype(np.float32)
+    spill *= 1.0 if screen is not None else 0.0
     gains: dict[int, float] = {}
     for i, f in enumerate(frames):
         clean = box_down(exr.read_rgb(plate_seq.path(f)), k)

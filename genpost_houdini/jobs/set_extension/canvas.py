@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...conditioning.morphology import distance_to
 from ...consistency.blend import harmonise, ring_around
 from ...consistency.poisson import poisson_blend
 from .params import SOURCE_GENERATED, SOURCE_OTHER_FRAME, SOURCE_PLATE
@@ -71,7 +72,8 @@ class Canvas:
         source also ``seen``. ``plate`` (H, W): the other-frame plate weight of each sample;
         ``other``: the class of the rest (keyframe or generated)."""
         ring = ring_around(self.missing, HARMONISE_RING) & self.known & seen
-        self.image[ok] = harmonise(self.image, sampled, ok, ring)
+        import os
+        self.image[ok] = sampled[ok] if os.environ.get("EXP_NOHARM") else harmonise(self.image, sampled, ok, ring)
         weight = plate[ok]
         from_plate = weight >= OTHER_FRAME_WEIGHT
         self.plate[ok] = weight
@@ -91,11 +93,14 @@ class Canvas:
         self.missing &= ~ok
         self.known |= ok
 
-    def blend(self, anchor: np.ndarray | None = None, anchor_values: np.ndarray | None = None) -> None:
+    def blend(self, anchor: np.ndarray | None = None, anchor_values: np.ndarray | None = None,
+              kept: np.ndarray | None = None, fade: int = 0) -> None:
         """Gradient-domain finish: the filled pixels keep their gradients within each patch and
         meet the frame's trusted plate and each other without steps (consistency.poisson).
         ``anchor`` pixels (filled or not) are held at ``anchor_values`` instead: kept plate the
-        extension must meet (despilled spill band)."""
+        extension must meet (despilled spill band). With ``kept`` (the pixels whose plate is
+        output as it is) the extension's own structure fades in over ``fade`` pixels from
+        them: right at the matte edge it continues the plate, so no seam shows there."""
         domain = self.filled
         fixed = self.fixed
         boundary = self.image
@@ -103,9 +108,12 @@ class Canvas:
             domain = domain & ~anchor
             fixed = fixed | anchor
             boundary = np.where(anchor[..., None], anchor_values, self.image)
+        weight = None
+        if kept is not None and fade > 0 and kept.any():
+            weight = np.clip(distance_to(kept, fade + 1) / float(fade), 0.0, 1.0)
         import os
         if domain.any() and not os.environ.get("EXP_NOPOISSON"):
-            self.image = poisson_blend(boundary, self.image, domain, fixed, self.label)
+            self.image = poisson_blend(boundary, self.image, domain, fixed, self.label, weight=weight)
 
 
 def output_source(matte: np.ndarray, plate: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ...conditioning.grain import NO_GRAIN, GrainModel, degrain, measure_grain
-from ...conditioning.plate import Screen, box_down, despill, detect_screen, plate_flaws, spill_band_px, untrusted_pixels
+from ...conditioning.plate import Screen, box_down, despill, detect_screen, plate_flaws, screen_tinted, spill_band_px, untrusted_pixels
 from ...conditioning.morphology import dilate
 
 log = logging.getLogger("genpost")
@@ -228,8 +228,10 @@ def frame_trust(shot: Any, analysis: PlateAnalysis, frame: int) -> FrameTrust:
     if shot.lens is not None:
         need &= shot.covered(frame)
     clean = np.asarray(clean, np.float32)
+    # visibly spilled pixels do not anchor (despill restores the hue, not the light spill added)
+    anchor = spill & ~need & ~screen_tinted(clean, analysis.screen)
     return FrameTrust(image=clean, matte=matte, need=need, trusted=~hard & ~spill & ~need,
-                      anchor=spill & ~need, anchor_image=despill(clean, analysis.screen) if spill.any() else clean)
+                      anchor=anchor, anchor_image=despill(clean, analysis.screen) if anchor.any() else clean)
 
 
 def work_region(trust: FrameTrust, radius: int) -> np.ndarray:

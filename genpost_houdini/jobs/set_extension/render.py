@@ -33,6 +33,16 @@ from .plan import Plan, load_or_make_plan, make_plan, read_low_res
 from .plates import PlateAnalysis, analyse_plates, load_or_analyse
 
 
+#: The extension's own structure fades in over this many pixels from the matte edge (at
+#: least; FADE_FRACTION of the image's larger side at high resolutions).
+FADE_PX, FADE_FRACTION = 16, 0.03
+
+
+def fade_px(width: int, height: int) -> int:
+    """Pixels over which the extension's structure fades in from the matte edge."""
+    return max(FADE_PX, int(round(FADE_FRACTION * max(width, height))))
+
+
 class SetExtension:
     """One set-extension job over a shot range; renders any subset of it."""
 
@@ -146,7 +156,7 @@ class SetExtension:
         else:
             self.filler.generator_seconds += self.filler.generate(t, depth, c, "holes")
         tr = self.filler.trust(t)
-        c.blend(tr.anchor, tr.anchor_image)
+        c.blend(tr.anchor, tr.anchor_image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution))
         ext, plate_w, other, z = c.image, c.plate, c.other, depth
         if self.shot.lens is not None:
             ext, plate_w, other, z = self._to_plate_space(t, ext, plate_w, other, depth)
