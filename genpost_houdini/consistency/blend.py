@@ -56,12 +56,6 @@ def sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray, step: int 
     return top * (1 - fy) + bottom * fy
 
 
-def upsample_coarse(coarse: np.ndarray, h: int, w: int, step: int = FIELD_STEP) -> np.ndarray:
-    """A ``step``-times coarser field (h', w', C) interpolated bilinearly to (h, w, C) (the grid
-    :func:`sample_coarse` samples, computed separably for a whole image)."""
-    return upsample(coarse, h, w, step)
-
-
 def harmonise(target: np.ndarray, sampled: np.ndarray, fill: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """``sampled`` (H, W, 3) corrected to agree with ``target`` on ``ring``, for the ``fill`` pixels.
 

@@ -241,7 +241,8 @@ def poisson_blend(
     means) and interpolated bilinearly: it is smooth away from seams, and seams then soften
     over a block instead of showing a step.
     """
-    from .blend import coarse_field, upsample_coarse
+    from ..conditioning.pullpush import upsample
+    from .blend import coarse_field
 
     guide = np.asarray(guide, np.float32)
     out = guide.copy()
@@ -283,7 +284,7 @@ def poisson_blend(
     corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations, wgt_c), 0, -1)
     mixed = fix_c & (n_dom > 0)  # boundary blocks holding domain pixels: correct the mismatch
     corr_c[mixed] = (b_c - g_c)[mixed]
-    field = upsample_coarse(coarse_field(corr_c, (dom_c | mixed).astype(np.float32), 1), *dom.shape, f)
+    field = upsample(coarse_field(corr_c, (dom_c | mixed).astype(np.float32), 1), dom.shape[0], dom.shape[1], f)
     sub = out[y0:y1, x0:x1]
     sub += np.where(dom[..., None], field, 0.0).astype(np.float32)
     return out

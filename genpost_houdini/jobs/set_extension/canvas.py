@@ -72,8 +72,7 @@ class Canvas:
         source also ``seen``. ``plate`` (H, W): the other-frame plate weight of each sample;
         ``other``: the class of the rest (keyframe or generated)."""
         ring = ring_around(self.missing, HARMONISE_RING) & self.known & seen
-        import os
-        self.image[ok] = sampled[ok] if os.environ.get("EXP_NOHARM") else harmonise(self.image, sampled, ok, ring)
+        self.image[ok] = harmonise(self.image, sampled, ok, ring)
         weight = plate[ok]
         from_plate = weight >= OTHER_FRAME_WEIGHT
         self.plate[ok] = weight
@@ -111,8 +110,7 @@ class Canvas:
         weight = None
         if kept is not None and fade > 0 and kept.any():
             weight = np.clip(distance_to(kept, fade + 1) / float(fade), 0.0, 1.0)
-        import os
-        if domain.any() and not os.environ.get("EXP_NOPOISSON"):
+        if domain.any():
             self.image = poisson_blend(boundary, self.image, domain, fixed, self.label, weight=weight)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from ...conditioning.grain import NO_GRAIN, GrainModel, degrain, measure_grain
 from ...conditioning.plate import Screen, box_down, despill, detect_screen, plate_flaws, screen_tinted, spill_band_px, untrusted_pixels
 from ...conditioning.morphology import dilate
+from ...conditioning.pullpush import pull_push
 
 log = logging.getLogger("genpost")
 
@@ -178,10 +179,6 @@ def analyse_plates(shot: Any, params: Any, progress: Callable[[float, str], None
                             progress=lambda f, m: progress(0.05 + 0.05 * f, f"planning: {m}"))
     moving = {t: v.moving for t, v in verdicts.items()}
     unverified = {t: v.unverified for t, v in verdicts.items()}
-    import os
-    if os.environ.get("EXP_NOMOVING"):
-        moving = {t: np.zeros_like(m) for t, m in moving.items()}
-        unverified = {t: np.zeros_like(m) for t, m in moving.items()}
     found = {t: int(m.sum()) for t, m in moving.items() if m.any()}
 
     if found:
@@ -212,7 +209,10 @@ def frame_trust(shot: Any, analysis: PlateAnalysis, frame: int) -> FrameTrust:
     shape = shot.resolution[::-1]
     hard, spill = _flaws_raw(shot, frame, analysis.screen)
     raw = shot.read_plate_space("plate", frame)
-    clean = degrain(raw, analysis.grain) if analysis.grain.present else raw
+    clean = raw
+    if analysis.grain.present:  # the screen filled in smoothly first: degraining never mixes it in
+        filled = np.where(hard[..., None], pull_push(raw, (~hard).astype(np.float32)), raw) if hard.any() else raw
+        clean = degrain(filled, analysis.grain)
     if shot.lens is not None:
         und = shot.lens.undistort(frame)
         clean, _ = warp_stmap(clean, und, filtername=COLOUR_FILTER)
