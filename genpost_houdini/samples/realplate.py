@@ -205,7 +205,7 @@ def build_real_plate(
 ) -> RealPlate:
     """Make the clean shot (``stage``, ``plate``, ``depth`` patterns over ``frames``) into a real
     plate in ``out_dir``; return where everything is. See the module docstring."""
-    from ..geometry.lens import radial_stmaps, warp_stmap, write_stmap
+    from ..shot.lens import radial_stmaps, warp_stmap, write_stmap
     from ..imageio import exr
     from ..shot.camera import CameraTrack
     from ..shot.frames import FrameSeq

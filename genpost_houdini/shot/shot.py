@@ -20,7 +20,7 @@ from .frames import FrameSeq
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from ..geometry.lens import Lens
+    from .lens import Lens
 
     from .camera import CameraTrack, CameraView
 
@@ -35,7 +35,7 @@ class Shot:
     ``frames`` is the shot range the job plans over (keyframes, depth range); a chunk renders a
     subset of it. Resolution comes from the first depth frame; every other image must agree.
 
-    With a ``lens`` (:class:`~genpost_houdini.geometry.lens.Lens`), plate, mask, matte and
+    With a ``lens`` (:class:`~genpost_houdini.shot.lens.Lens`), plate, mask, matte and
     holdout are filmed images in *plate space* (the redistort map's size) and are read
     undistorted into the depth's (CG) space; ``read_plate_space`` gives them as filmed.
     """
@@ -79,7 +79,7 @@ class Shot:
             raise UsageError("lens distortion needs both --undistort and --redistort ST maps")
         lens = None
         if undistort and redistort:
-            from ..geometry.lens import Lens
+            from .lens import Lens
 
             resolve = lambda p: os.path.join(os.fspath(base), p) if base is not None and not os.path.isabs(p) else p  # noqa: E731
             lens = Lens(resolve(os.fspath(undistort)), resolve(os.fspath(redistort)))
@@ -149,7 +149,7 @@ class Shot:
         elif self.lens is not None and kind in ("plate", "matte", "holdout"):
             import numpy as np
 
-            from ..geometry.lens import COLOUR_FILTER, MASK_FILTER, warp_stmap
+            from .lens import COLOUR_FILTER, MASK_FILTER, warp_stmap
 
             raw = self.read_plate_space(kind, frame)
             value, _ = warp_stmap(raw, self.lens.undistort(frame), filtername=COLOUR_FILTER if kind == "plate" else MASK_FILTER)
@@ -178,7 +178,7 @@ class Shot:
             if self.lens is None:
                 value = np.ones(self.resolution[::-1], bool)
             else:
-                from ..geometry.lens import st_to_pixels
+                from .lens import st_to_pixels
 
                 w, h = self.plate_resolution
                 x, y = st_to_pixels(self.lens.undistort(frame), w, h)

@@ -50,6 +50,8 @@ class Filler:
         self.plan = plan
         self.plates = plates
         self._trust: "OrderedDict[int, FrameTrust]" = OrderedDict()
+        #: Frame -> its final colour in CG space (set by the job): a video window's anchor frames.
+        self.final_image: Any = None
         self.params = params
         self.work_dir = work_dir
         self.progress = progress
@@ -295,8 +297,9 @@ class Filler:
             for f in frames:
                 depth = self.shot.read("depth", f)
                 depths.append(drange.normalise(depth))
-                if f in anchors:
-                    images.append(exr.read_exr(self._hole_path(f), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32))
+                if f in anchors:  # final: the window before produced its pixels
+                    images.append(self.final_image(f) if self.final_image is not None else
+                                  exr.read_exr(self._hole_path(f), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32))
                     known.append(np.ones(depth.shape, bool))
                     todo.append(np.zeros(depth.shape, bool))
                     continue

@@ -204,7 +204,7 @@ class FrameTrust:
 
 def frame_trust(shot: Any, analysis: PlateAnalysis, frame: int) -> FrameTrust:
     """See :class:`FrameTrust`; computed at full resolution."""
-    from ...geometry.lens import COLOUR_FILTER, MASK_FILTER, warp_stmap
+    from ...shot.lens import COLOUR_FILTER, MASK_FILTER, warp_stmap
 
     shape = shot.resolution[::-1]
     hard, spill = _flaws_raw(shot, frame, analysis.screen)

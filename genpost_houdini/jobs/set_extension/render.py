@@ -131,6 +131,7 @@ class SetExtension:
         """The fill stages under this job's plan (holds the generator and keyframe cache)."""
         if self._filler is None:
             self._filler = Filler(self.shot, self.plan, self.params, self.work_dir, progress=self.progress, plates=self.plates)
+            self._filler.final_image = self.final_image
         return self._filler
 
     @property
@@ -144,9 +145,20 @@ class SetExtension:
     # -- one frame ------------------------------------------------------------------------------
     def render(self, t: int) -> dict[str, np.ndarray]:
         """The output channels of frame ``t`` (plate space)."""
-        from ...conditioning.grain import regrain
-        from ...seeds import derive_seed
+        return self._compose(t, self._extension(t))
 
+    def final_image(self, t: int) -> np.ndarray:
+        """Frame ``t``'s final colour in the depth's (CG) space: what a video generator's next
+        window sees of an anchor frame (the published pixels, without a lens)."""
+        if self.shot.lens is None:
+            channels = self.render(t)
+            return np.stack([channels[c] for c in "RGB"], axis=-1)
+        c = self._extension(t)
+        m = self.shot.read("matte", t)[..., None]
+        return (self.shot.read("plate", t) * (1.0 - m) + c.image * m).astype(np.float32)
+
+    def _extension(self, t: int) -> Any:
+        """Frame ``t``'s canvas, filled and blended (CG space, degrained)."""
         depth = self.shot.read("depth", t)
         c = self.filler.canvas(t)
         self.filler.fill_from_plates(t, depth, c)
@@ -157,6 +169,14 @@ class SetExtension:
             self.filler.generator_seconds += self.filler.generate(t, depth, c, "holes")
         tr = self.filler.trust(t)
         c.blend(tr.anchor, tr.anchor_image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution))
+        return c
+
+    def _compose(self, t: int, c: Any) -> dict[str, np.ndarray]:
+        """The output channels: ``plate * (1 - m) + extension * m`` in plate space, regrained."""
+        from ...conditioning.grain import regrain
+        from ...seeds import derive_seed
+
+        depth = self.shot.read("depth", t)
         ext, plate_w, other, z = c.image, c.plate, c.other, depth
         if self.shot.lens is not None:
             ext, plate_w, other, z = self._to_plate_space(t, ext, plate_w, other, depth)
@@ -187,7 +207,7 @@ class SetExtension:
     def _to_plate_space(self, t: int, ext: np.ndarray, plate_w: np.ndarray, other: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, ...]:
         """The extension and its records through the redistort ST map (colour: a cubic filter;
         weights bilinear; codes and depth: nearest)."""
-        from ...geometry.lens import COLOUR_FILTER, MASK_FILTER, st_to_pixels, warp_stmap
+        from ...shot.lens import COLOUR_FILTER, MASK_FILTER, st_to_pixels, warp_stmap
 
         red = self.shot.lens.redistort(t)  # type: ignore[union-attr]
         w, h = self.shot.resolution
