@@ -121,8 +121,27 @@ class GrainModel:
 NO_GRAIN = GrainModel(present=False)
 
 
+#: Grain is measured on a grid of CROPS x CROPS tiles of CROP pixels (all of a small image).
+CROPS, CROP = 3, 256
+
+
+def _crops(shape: tuple[int, ...]) -> list[tuple[slice, slice]]:
+    """Tiles spread evenly over an image of ``shape`` (the whole image when it is small)."""
+    h, w = shape[:2]
+    if h * w <= (CROPS * CROP) ** 2:
+        return [(slice(0, h), slice(0, w))]
+    out = []
+    for i in range(CROPS):
+        for j in range(CROPS):
+            y0 = int(round(i * max(0, h - CROP) / max(1, CROPS - 1)))
+            x0 = int(round(j * max(0, w - CROP) / max(1, CROPS - 1)))
+            out.append((slice(y0, min(h, y0 + CROP)), slice(x0, min(w, x0 + CROP))))
+    return out
+
+
 def measure_grain(samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> GrainModel:
-    """The grain of ``(plate (H, W, 3), trusted (H, W) bool)`` pairs at full resolution.
+    """The grain of ``(plate (H, W, 3), trusted (H, W) bool)`` pairs at full resolution (on a
+    grid of tiles of each, so the cost does not grow with the plate's size).
 
     Per channel and value bin, the grain sigma is the robust spread (1.4826 MAD) of the finest
     wavelet details over trusted pixels, divided by that level's sigma for unit grain of the
@@ -131,15 +150,16 @@ def measure_grain(samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> GrainMode
     """
     d0s, d1s, vals = [], [], []
     for plate, trusted in samples:
-        details, smooth = wavelet_details(plate, 2)
-        ok = np.asarray(trusted, bool)
-        ok[:4] = ok[-4:] = False
-        ok[:, :4] = ok[:, -4:] = False
-        if ok.sum() < 256:
-            continue
-        d0s.append(details[0][ok])
-        d1s.append(details[1][ok])
-        vals.append(smooth[ok])
+        for ys, xs in _crops(np.asarray(trusted).shape):
+            details, smooth = wavelet_details(plate[ys, xs], 2)
+            ok = np.array(trusted[ys, xs], dtype=bool)
+            ok[:4] = ok[-4:] = False
+            ok[:, :4] = ok[:, -4:] = False
+            if ok.sum() < 64:
+                continue
+            d0s.append(details[0][ok])
+            d1s.append(details[1][ok])
+            vals.append(smooth[ok])
     if not vals:
         return NO_GRAIN
     d0, d1, v = np.concatenate(d0s), np.concatenate(d1s), np.concatenate(vals)

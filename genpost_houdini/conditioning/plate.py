@@ -71,12 +71,20 @@ class Screen:
 def box_down(image: np.ndarray, factor: int) -> np.ndarray:
     """Mean over ``factor`` x ``factor`` blocks of (H, W[, C]) (a partial last block is dropped);
     block (i, j) covers pixels ``[i f, (i + 1) f)`` x ``[j f, (j + 1) f)``."""
+    a = np.asarray(image, np.float32)
     if factor <= 1:
-        return np.asarray(image, np.float32)
-    a = np.asarray(image)
-    h, w = a.shape[0] // factor * factor, a.shape[1] // factor * factor
-    a = a[:h, :w]
-    return a.reshape(h // factor, factor, w // factor, factor, *a.shape[2:]).mean(axis=(1, 3), dtype=np.float32)
+        return a
+    h, w = a.shape[0] // factor, a.shape[1] // factor
+    rest = a.shape[2:]
+    c = int(np.prod(rest)) if rest else 1
+    rows = a[: h * factor, : w * factor].reshape(h, factor, w * factor * c).sum(axis=1)  # contiguous sums
+    out = rows.reshape(h, w, factor, c).sum(axis=2) / np.float32(factor * factor)
+    return out.reshape((h, w) + rest).astype(np.float32, copy=False)
+
+
+def _level(img: np.ndarray) -> np.ndarray:
+    """The mean of R, G, B (explicit: faster than a reduction over the last axis)."""
+    return (img[..., 0] + img[..., 1] + img[..., 2]) * np.float32(1.0 / 3.0)
 
 
 def hue_excess(image: np.ndarray, channel: int) -> np.ndarray:
@@ -84,7 +92,7 @@ def hue_excess(image: np.ndarray, channel: int) -> np.ndarray:
     img = np.asarray(image, dtype=np.float32)
     others = [c for c in range(3) if c != channel]
     excess = img[..., channel] - np.maximum(img[..., others[0]], img[..., others[1]])
-    return excess / (np.maximum(img.mean(axis=-1), 0.0) + 0.02)
+    return excess / (np.maximum(_level(img), 0.0) + 0.02)
 
 
 def dominance(image: np.ndarray, channel: int) -> np.ndarray:
@@ -162,7 +170,7 @@ def despill(image: np.ndarray, screen: Screen) -> np.ndarray:
     ch = SCREEN_CHANNEL[screen.kind]
     others = [c for c in range(3) if c != ch]
     top = np.maximum(img[..., others[0]], img[..., others[1]])
-    limit = top + screen.typical_excess * (np.maximum(img.mean(axis=-1), 0.0) + 0.02)
+    limit = top + screen.typical_excess * (np.maximum(_level(img), 0.0) + 0.02)
     img[..., ch] = np.minimum(img[..., ch], limit)
     return img
 

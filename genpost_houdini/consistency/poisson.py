@@ -29,7 +29,7 @@ TOLERANCE, MAX_ITERATIONS = 1e-3, 60
 #: Damped-Jacobi weight and sweeps before/after each coarse correction; coarsest grid size.
 JACOBI_WEIGHT, SWEEPS, COARSEST = 0.8, 2, 8
 #: Larger problems are solved on a coarser grid (see :func:`poisson_blend`).
-MAX_UNKNOWNS = 160_000
+MAX_UNKNOWNS = 60_000
 
 
 @dataclass

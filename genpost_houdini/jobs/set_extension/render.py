@@ -163,11 +163,14 @@ class SetExtension:
         c = self.filler.canvas(t)
         self.filler.fill_from_plates(t, depth, c)
         self.filler.fill_from_keyframes(t, depth, c, self.plan.keyframes)
+        tr = self.filler.trust(t)
+        spare = c.missing & ~tr.need  # kept plate around the matte: context only, never output
+        if spare.any():
+            c.put_filled(spare)
         if c.missing.any() and getattr(self.generator, "temporal", False):
             c.put_generated(c.missing, self.filler.temporal_holes(t)[c.missing])
         else:
             self.filler.generator_seconds += self.filler.generate(t, depth, c, "holes")
-        tr = self.filler.trust(t)
         c.blend(tr.anchor, tr.anchor_image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution))
         return c
 
