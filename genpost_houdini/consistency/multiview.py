@@ -114,13 +114,14 @@ def compare_views(
         samples.append((abs(s - t) >= gap, rgb))
     if not samples:
         return ViewCheck(np.zeros((h, w), bool), count, far, needed, flagged)
-    # The median of the distant views where two or more saw the pixel (near views overlap a
-    # slow mover and would outvote them), else of all views.
-    median = _median([v for is_far, v in samples if is_far], far >= 2)
-    near_only = (count > 0) & (far < 2)
+    # The median of the distant views where any saw the pixel (near views overlap a slow
+    # mover and would outvote them), else of all views.
+    median = _median([v for is_far, v in samples if is_far], far > 0)
+    near_only = (count > 0) & (far == 0)
     if near_only.any():
         median[near_only] = _median([v for _, v in samples], near_only)[near_only]
-    bad = _disagreement(img_t, median, (count > 0) & ok_t, noise, single=count == 1)
+    lone = (count == 1) | (far == 1)  # one view judges: as likely the odd one as this frame
+    bad = _disagreement(img_t, median, (count > 0) & ok_t, noise, single=lone)
     # opening: misregistration at depth edges and specular glints leave thin lines and specks
     return ViewCheck(dilate(erode(bad, OPENING), OPENING), count, far, needed, flagged)
 

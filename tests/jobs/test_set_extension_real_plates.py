@@ -40,12 +40,19 @@ def _setext(real, out: Path, *extra: str, capsys: pytest.CaptureFixture[str] | N
 
 @pytest.fixture(scope="module")
 def real_run(tartanair: Path, tmp_path_factory: pytest.TempPathFactory):
+    import contextlib
+    import io
+
     root = tmp_path_factory.mktemp("realplate_run")
     real = _build(tartanair, root / "plate", FRAMES)
     out = root / "out"
-    rc = main(["setext", *real.setext_args(), "--out", str(out), "--progress", "none"])
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        rc = main(["setext", *real.setext_args(), "--out", str(out), "--progress", "none", "--json"])
     assert rc == 0
-    return real, out, score_real_plate(real, out)
+    score = score_real_plate(real, out)
+    score["job"] = json.loads(text.getvalue())
+    return real, out, score
 
 
 def test_kept_plate_untouched_and_nothing_leaks(real_run) -> None:
@@ -65,6 +72,30 @@ def test_no_seam_at_the_matte_edge_and_seen_pixels_match(real_run) -> None:
     # against the best output possible (the plate kept with its spill, the truth extended)
     assert score["edge_step_ratio_ideal"] <= 1.5
     assert score["median_error_seen"] <= 0.06
+
+
+def test_setext_json_reports_the_plate_qc(real_run) -> None:
+    _, _, score = real_run
+    job = score["job"]
+    assert job["screen"] == "blue" and job["grain"] is True and job["moving_frames"]
+    assert job["spill_pixels"] <= 0.01 * score["full_pixels"]
+    assert job["leaked_pixels"] <= 0.002 * score["full_pixels"]
+    assert 0.7 <= job["grain_ratio"] <= 1.4
+    assert job["edge_step_ratio"] <= 1.5
+
+
+def test_qc_reports_a_plate_left_unextended(real_run, tartanair: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real, _, score = real_run
+    capsys.readouterr()
+    rc = main(["qc", "--stage", real.stage, "--depth", real.depth, "--images", real.plate, "--region", real.matte,
+               "--plate", real.plate, "--frames", real.frame_range, "--json"])
+    assert rc == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["screen"] == "blue"
+    assert report["spill_pixels"] > 0.9 * score["full_pixels"]  # the screen itself, never extended
+    assert report["leaked_pixels"] > 10 * max(1, score["job"]["leaked_pixels"])
+    assert report["edge_step_ratio"] > 5
+    assert report["warping_error"] is not None
 
 
 def test_source_is_another_frame_only_for_whole_plate_weight(real_run) -> None:

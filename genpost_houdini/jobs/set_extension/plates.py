@@ -28,6 +28,7 @@ from ...conditioning.grain import NO_GRAIN, GrainModel, degrain, measure_grain
 from ...conditioning.plate import Screen, box_down, despill, detect_screen, plate_flaws, screen_tinted, spill_band_px, untrusted_pixels
 from ...conditioning.morphology import dilate
 from ...conditioning.pullpush import pull_push
+from ...shot.camera import box_view
 
 log = logging.getLogger("genpost")
 
@@ -109,14 +110,6 @@ class PlateAnalysis:
         h, w = min(shape[0], up.shape[0]), min(shape[1], up.shape[1])
         out[:h, :w] = up[:h, :w]
         return dilate(out, max(1, f // 2))
-
-
-def box_view(view: Any, factor: int, width: int, height: int) -> Any:
-    """The view of ``box_down(image, factor)``: block (i, j) is centred on full-resolution pixel
-    ``(f j + (f - 1) / 2, f i + (f - 1) / 2)`` (pixel centres at integers)."""
-    s = 1.0 / factor
-    scale = np.array([[s, 0.0, (s - 1.0) / 2.0], [0.0, s, (s - 1.0) / 2.0], [0.0, 0.0, 1.0]])
-    return dataclasses.replace(view, K=scale @ np.asarray(view.K, dtype=np.float64), width=width, height=height)
 
 
 def _flaws_raw(shot: Any, frame: int, screen: Screen) -> tuple[np.ndarray, np.ndarray]:

@@ -283,6 +283,7 @@ class SetExtension:
         layer = self.out_dir / LAYER_NAME
         if written or not layer_is_current(layer, self.plan.key):
             layer = self.write_layer(provenance_model)
+        qc = self.plate_qc(frames)
         elapsed = time.perf_counter() - started
         return {
             "job": JOB_KIND,
@@ -298,9 +299,22 @@ class SetExtension:
             "moving_frames": sorted(t for t, m in self.plates.moving.items() if m.any()),
             "missing_after_plates": plan.missing_after_plates,
             "missing_after_keyframes": plan.missing_after_keyframes,
+            **qc,
             "seconds": round(elapsed, 3),
             "generator_seconds": round(self.generator_seconds, 3),
         }
+
+    def plate_qc(self, frames: Sequence[int]) -> dict[str, Any]:
+        """Real-plate QC of the published ``frames`` (qc.plate_report: ``spill_pixels``,
+        ``leaked_pixels``, ``grain_ratio``, ``edge_step``, ``edge_step_plate``,
+        ``edge_step_ratio``); the screen is the one the job found."""
+        from ...imageio import exr
+        from ...qc.plate_report import plate_report
+
+        report = plate_report(self.shot, lambda f: exr.read_rgb(self.output.path(f)), frames,
+                              screen=self.plates.screen.kind)
+        report.pop("screen", None)
+        return report
 
     def write_layer(self, model: Mapping[str, Any] | None) -> Path:
         from ...usd_out.aov_layer import write_card_layer
