@@ -1,0 +1,182 @@
+"""Per-person variation: clothing colourways, and who wears which look where.
+
+A *look* is (source, colourway). Colourway 0 is the element as filmed; colourway k > 0 is a
+3x3 matrix applied to scene-linear ACEScg colour *only inside the source's variation matte*
+(clothing; skin and hair are never touched): in an opponent space (luminance Y, chroma R-Y and
+B-Y) the chroma is rotated in hue, scaled in saturation and tinted, and Y is scaled in value.
+The matrices depend only on (source index, colourway), so a look is the same wherever it
+appears. Looks are dealt from a shuffled deck so each is worn about equally often, and
+:func:`separate_neighbours` makes sure no two neighbours share source, colourway and time-offset
+bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+#: ACEScg (AP1) luminance weights.
+_Y = np.array([0.2722287168, 0.6740817658, 0.0536895174])
+#: Offsets fall into this many buckets per clip (a quarter cycle apart reads as a different step).
+OFFSET_BUCKETS = 4
+_VALUES = (1.0, 0.62, 1.32, 0.8, 1.16, 0.5, 1.45, 0.9)
+_SATS = (1.0, 1.3, 0.85, 1.2, 0.7, 1.35, 1.1, 0.9)
+
+
+def _opponent() -> tuple[np.ndarray, np.ndarray]:
+    T = np.array([_Y, [1.0, 0.0, 0.0] - _Y, [0.0, 0.0, 1.0] - _Y])
+    return T, np.linalg.inv(T)
+
+
+def _matrix(hue: float, value: float, sat: float, tint: float) -> np.ndarray:
+    """Opponent-space recolour: rotate chroma by ``hue`` (radians), scale it by ``sat`` and the
+    luminance by ``value``, and add chroma ``tint`` x Y (colour for grey clothes)."""
+    T, Tinv = _opponent()
+    c, s = math.cos(hue), math.sin(hue)
+    A = np.zeros((3, 3))
+    A[0, 0] = value
+    A[1:, 1:] = value * sat * np.array([[c, -s], [s, c]])
+    A[1:, 0] = value * tint * np.array([math.cos(hue + 1.3), math.sin(hue + 1.3)])
+    return Tinv @ A @ T
+
+
+def colourway_matrix(source: int, colourway: int) -> np.ndarray:
+    """(3, 3) float32 acting on column RGB vectors; identity for colourway 0. A fixed family
+    (used when nothing is known about the source's colours; see :func:`design_colourways`)."""
+    if colourway <= 0:
+        return np.eye(3, dtype=np.float32)
+    golden = 0.6180339887
+    hue = 2 * math.pi * ((colourway * golden + source * 0.1370) % 1.0)
+    return _matrix(hue, _VALUES[colourway % len(_VALUES)], _SATS[(colourway + source) % len(_SATS)], 0.22).astype(np.float32)
+
+
+def look_stats(sprites: np.ndarray, variation: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) of a source: over its solid pixels (alpha >= 0.5) the mean straight colour ``a``
+    and the mean of (clothing fraction x straight colour) ``b``, so that the mean colour of the
+    person recoloured by M is ``a + (M - I) b`` (the recolour is linear)."""
+    rgba = np.asarray(sprites[:: max(1, len(sprites) // 24)], np.float32)
+    alpha = rgba[..., 3]
+    solid = alpha >= 0.5
+    if not solid.any():
+        return np.zeros(3), np.zeros(3)
+    straight = rgba[..., :3][solid] / alpha[solid][:, None]
+    a = straight.mean(axis=0)
+    if variation is None:
+        return a, np.zeros(3)
+    f = np.asarray(variation[:: max(1, len(sprites) // 24)], np.float32)[solid] / alpha[solid]
+    return a, (straight * np.clip(f, 0.0, 1.0)[:, None]).mean(axis=0)
+
+
+def _encode(rgb: np.ndarray) -> np.ndarray:
+    x = np.clip(rgb, 0.0, None)
+    return (x / (1.0 + x)) ** (1.0 / 2.2)
+
+
+def design_colourways(stats: Sequence[tuple[np.ndarray, np.ndarray]], colourways: int) -> dict[tuple[int, int], np.ndarray]:
+    """Colourway matrices per (source, k) chosen so looks differ as much as possible.
+
+    Colourway 0 is each source as filmed. The others are picked by farthest-point sampling from
+    a grid of hue rotations, values, saturations and tints: each new look is the candidate whose
+    *average colour* (display-encoded) is farthest from every look already chosen, over all
+    sources, among candidates whose recoloured clothing stays a plausible colour. Sources without
+    clothing coverage keep the identity. Deterministic.
+    """
+    out: dict[tuple[int, int], np.ndarray] = {}
+    cands = [(h, v, s_, t) for h in np.linspace(0, 2 * math.pi, 12, endpoint=False)
+             for v in (0.35, 0.6, 1.0, 1.5, 2.2) for s_ in (0.6, 1.0, 1.6) for t in (0.0, 0.35)]
+    mats = np.stack([_matrix(*c) for c in cands])  # (C, 3, 3)
+    eye = np.eye(3)
+    chosen: list[np.ndarray] = []
+    options: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for si, (a, b) in enumerate(stats):
+        out[(si, 0)] = np.eye(3, dtype=np.float32)
+        chosen.append(_encode(a))
+        if not np.any(b > 1e-6):
+            options.append(None)
+            continue
+        means = a[None, :] + np.einsum("cij,j->ci", mats - eye, b)
+        # The recoloured share of the mean must stay a plausible (non-negative, not glowing)
+        # clothing colour: b scaled to the person's clothing at full coverage.
+        coverage = max(float(b @ np.array(_Y)) / max(float(a @ np.array(_Y)), 1e-6), 1e-3)
+        cloth = np.einsum("cij,j->ci", mats, b) / min(coverage * 2.0, 1.0)
+        ok = (means.min(axis=1) >= 0.0) & (cloth.min(axis=1) >= -1e-3) & (cloth.max(axis=1) <= 0.85)
+        options.append((_encode(means[ok]), mats[ok]) if ok.any() else None)
+    for k in range(1, max(1, colourways)):
+        for si in range(len(stats)):
+            opt = options[si]
+            if opt is None:
+                out[(si, k)] = np.eye(3, dtype=np.float32)
+                continue
+            enc, m = opt
+            ref = np.stack(chosen)
+            d = np.sqrt(((enc[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1)).min(axis=1)
+            best = int(np.argmax(d))
+            out[(si, k)] = m[best].astype(np.float32)
+            chosen.append(enc[best])
+    return out
+
+
+def deal_looks(n: int, n_sources: int, colourways: int, rng: np.random.Generator,
+               weights: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(source, colourway) for ``n`` people from shuffled decks: every look is dealt once
+    before any is dealt twice (optionally only sources with non-zero ``weights``)."""
+    allowed = [s for s in range(n_sources) if weights is None or weights[s] > 0] or list(range(n_sources))
+    deck = np.array([(s, k) for s in allowed for k in range(max(1, colourways))], np.int64)
+    picks = []
+    while sum(len(p) for p in picks) < n:
+        picks.append(deck[rng.permutation(len(deck))])
+    looks = np.concatenate(picks)[:n] if picks else np.zeros((0, 2), np.int64)
+    return looks[:, 0].copy(), looks[:, 1].copy()
+
+
+def separate_neighbours(source: np.ndarray, colourway: np.ndarray, bucket: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
+                        colourways: int, buckets: int = OFFSET_BUCKETS) -> tuple[np.ndarray, np.ndarray, int]:
+    """Change colourways (then offset buckets) so no neighbouring pair shares (source, colourway,
+    bucket); prefer that neighbours do not even share (source, colourway). ``pairs`` are index
+    pairs (i, j) of neighbours. Returns (colourway, bucket, pairs still sharing a key)."""
+    n = len(source)
+    colourway, bucket = colourway.copy(), bucket.copy()
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for i, j in zip(*pairs):
+        nbrs[int(i)].append(int(j))
+        nbrs[int(j)].append(int(i))
+    cw = max(1, colourways)
+    for i in range(n):
+        near = nbrs[i]
+        if not near:
+            continue
+        looks = {(int(source[j]), int(colourway[j])) for j in near}
+        keys = {(int(source[j]), int(colourway[j]), int(bucket[j])) for j in near}
+        if (int(source[i]), int(colourway[i])) in looks:
+            for step in range(1, cw):
+                k = (int(colourway[i]) + step) % cw
+                if (int(source[i]), k) not in looks:
+                    colourway[i] = k
+                    break
+        if (int(source[i]), int(colourway[i]), int(bucket[i])) in keys:
+            for step in range(1, buckets):
+                b = (int(bucket[i]) + step) % buckets
+                if (int(source[i]), int(colourway[i]), b) not in keys:
+                    bucket[i] = b
+                    break
+    left = sum(1 for i, j in zip(*pairs) if (source[i], colourway[i], bucket[i]) == (source[j], colourway[j], bucket[j]))
+    return colourway, bucket, left
+
+
+def apply_colourway(rgb: np.ndarray, alpha: np.ndarray, variation: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a colourway to premultiplied ``rgb`` (N, 3) inside the variation coverage (N,).
+
+    With c = C / alpha the straight colour and f = variation / alpha the clothing fraction of
+    the pixel, the result is alpha * (c + f (M - I) c) = C + variation * (M - I) c: pixels
+    outside the matte (variation 0) are returned unchanged, bit for bit.
+    """
+    sel = variation > 1e-4
+    if not sel.any():
+        return rgb
+    out = rgb.copy()
+    straight = rgb[sel] / np.maximum(alpha[sel], 1e-4)[:, None]
+    delta = straight @ (matrix - np.eye(3, dtype=np.float32)).T
+    out[sel] = np.maximum(rgb[sel] + variation[sel][:, None] * delta, 0.0)
+    return out
