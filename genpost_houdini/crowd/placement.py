@@ -38,6 +38,8 @@ log = logging.getLogger("genpost")
 MAX_INSTANCES = 20_000
 #: Bound on Poisson candidates (memory: ~50 bytes each).
 MAX_CANDIDATES = 1_500_000
+#: Walkers' lanes over the shot may cover at most this share of the region.
+WALK_AREA_SHARE = 0.35
 #: Walkers fade in and out over this many metres at the region's edges (no popping).
 EDGE_FADE = 0.35
 
@@ -243,6 +245,18 @@ def place_crowd(
     draws = [np.random.default_rng([int(seed), i + 1]) for i in range(count)]
     walk_ok = np.array([elements[s].can_walk for s in source], bool)
     n_walk = int(round(walkers * count)) if not region.is_points else 0
+    if n_walk:
+        # Walkers need a clear lane for the whole shot: keep their swept area (2 x spacing wide,
+        # their travel plus 2 x spacing long) within WALK_AREA_SHARE of the region, so standing
+        # people still fill it.
+        travel = 1.4 * (person_height / 1.75) * (frames[-1] - frames[0]) / fps
+        sweep = 2.0 * spacing * (travel + 2.0 * spacing)
+        cap = int(WALK_AREA_SHARE * region.weighted_area() / max(sweep, 1e-9))
+        if cap < n_walk:
+            notes.append(f"crowd: {cap} walkers instead of {n_walk}: their paths over the shot would cover more than "
+                         f"{100 * WALK_AREA_SHARE:.0f} % of region {region.prim_path}")
+            log.info(notes[-1])
+            n_walk = cap
     if n_walk and not walk_ok.any():
         notes.append("crowd: no source has a walk cycle (an element description with clips); everyone stands")
         log.info(notes[-1])
@@ -263,8 +277,8 @@ def place_crowd(
         heights[i] = base * float(np.clip(1.0 + height_sd * r.standard_normal(), 1 - 2.5 * height_sd, 1 + 2.5 * height_sd))
         speeds[i] = float(r.uniform(0.9, 1.1) if want_walk[i] else r.uniform(0.8, 1.25))
         flips[i] = bool(r.random() < 0.5)
-        brightness = 1.0 + 0.08 * (2 * r.random() - 1)
-        gains[i] = brightness * (1.0 + 0.03 * (2 * r.random(3) - 1))
+        brightness = 1.0 + 0.04 * (2 * r.random() - 1)
+        gains[i] = brightness * (1.0 + 0.02 * (2 * r.random(3) - 1))
         u_offset[i] = r.random()
 
     # Walkers: straight lines across the region, no two closer than `spacing` at any frame.

@@ -81,8 +81,8 @@ class Card:
     right: np.ndarray
     normal: np.ndarray
     sprite: np.ndarray  # (h, w, 4) premultiplied (float16 view)
-    variation: np.ndarray | None
-    matrix: np.ndarray  # colourway (3, 3)
+    variation: np.ndarray | None  # (h, w, 2): all clothing, lower part
+    matrix: np.ndarray  # colourway (2, 3, 3): upper, lower
     flip: bool
     scale: float  # world units per sprite pixel
     anchor: tuple[float, float]
@@ -191,7 +191,7 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
         del base_uv
         ys, xs = np.mgrid[y0:y1, x0:x1]
         pix = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)], axis=1).astype(np.float64)
-        patch = np.zeros((xs.size, 5), np.float32)  # premultiplied RGBA + variation
+        patch = np.zeros((xs.size, 6), np.float32)  # premultiplied RGBA + variation (all, lower)
         # Pick n_sub of the shutter samples evenly (all share the centre frame's sprite).
         chosen = [samples[int(round(q))] for q in np.linspace(0, len(samples) - 1, n_sub)] if n_sub > 1 else [
             min(samples, key=lambda s: abs(s[1]))]
@@ -222,13 +222,13 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
             smp = bilinear(card.sprite, sx, sy).astype(np.float32)
             patch[inside, :4] += smp
             if card.variation is not None:
-                patch[inside, 4] += bilinear(card.variation, sx, sy).astype(np.float32)
+                patch[inside, 4:6] += bilinear(card.variation, sx, sy).astype(np.float32)
         patch /= len(chosen)
         if not (patch[:, 3] > 1e-4).any() or z_centre is None:
             continue
         _shade(patch, card, look)
         if sigma > 0:
-            patch = _blur(patch.reshape(y1 - y0, x1 - x0, 5), sigma).reshape(-1, 5)
+            patch = _blur(patch.reshape(y1 - y0, x1 - x0, 6), sigma).reshape(-1, 6)
         # Occlusion by the set, after defocus (the set in front stays sharp).
         z = np.where(z_centre > 0, z_centre, np.inf).astype(np.float32)
         if set_depth is not None:
@@ -256,7 +256,7 @@ def _shade(patch: np.ndarray, card: Card, look: "Look") -> None:
     """Colourway inside the variation matte, gain, haze and lift, in place (premultiplied)."""
     from .variation import apply_colourway
 
-    rgb, alpha, var = patch[:, :3], patch[:, 3], patch[:, 4]
+    rgb, alpha, var = patch[:, :3], patch[:, 3], patch[:, 4:6]
     if card.variation is not None:
         rgb = apply_colourway(rgb, alpha, var, card.matrix)
     rgb = rgb * card.gain
@@ -296,7 +296,6 @@ def render_frame(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matric
     centre = views[len(views) // 2]
     cards, _ = build_cards(layout, sources, matrices, frame, centre, up, look, exposure)
     channels = render_cards(cards, views, times, up, set_depth, look)
-    casters = [ShadowCaster(c.position, c.inst.heading if not c.inst.walking else c.inst.heading, c.inst, c.scale)
-               for c in cards]
+    casters = [ShadowCaster(c.position, c.inst, c.scale, c.fade) for c in cards]
     channels["shadow"] = render_shadows(casters, sources, layout, frame, centre, up, set_depth, look)
     return channels

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -35,10 +35,10 @@ MAX_SHADOW_LENGTH = 4.0
 
 @dataclass
 class ShadowCaster:
-    position: np.ndarray
-    heading: Any
+    position: np.ndarray  # feet, world
     inst: "Instance"
     scale: float  # world units per sprite pixel
+    fade: float = 1.0  # walkers fading in or out at the region's edges
 
 
 def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSource"], layout: "CrowdLayout",
@@ -139,7 +139,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
             shade = 1.0 - (1.0 - contact) * (1.0 - look.shadow_density * occ)
         region = keep[y0:y1, x0:x1].reshape(-1)
         vals = region[ok]
-        vals *= (1.0 - np.clip(shade, 0.0, 1.0)).astype(np.float32)
+        vals *= (1.0 - c.fade * np.clip(shade, 0.0, 1.0)).astype(np.float32)
         region[ok] = vals
         keep[y0:y1, x0:x1] = region.reshape(y1 - y0, x1 - x0)
     return (1.0 - keep).astype(np.float32)

@@ -76,6 +76,8 @@ def write_consent_record(pattern: str | FrameSeq, *, who: str, permitted_use: st
 ELEMENT_SUFFIX = ".element.json"
 #: Channel of an element EXR saying where clothing may be recoloured (premultiplied coverage).
 VARIATION_CHANNEL = "variation"
+#: Optional: the part of the variation matte below the waist, recoloured with its own matrix.
+VARIATION_LOWER_CHANNEL = "variation_lower"
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class CrowdSource:
     consent: ConsentRecord | None
     matte: str = ""
     info: dict[str, Any] = field(default_factory=dict)
-    variation: np.ndarray | None = None  # (F, h, w) premultiplied clothing coverage
+    variation: np.ndarray | None = None  # (F, h, w, 2) premultiplied clothing coverage: all, lower part
     element: ElementInfo | None = None
 
     def __post_init__(self) -> None:
@@ -276,8 +278,11 @@ def load_source(
             rgba[i, ..., 3] = alpha
             if VARIATION_CHANNEL in img.channels and matte_seq is None:
                 if variation is None:
-                    variation = np.zeros(rgba.shape[:3], np.float16)
-                variation[i] = np.minimum(np.clip(img.channel(VARIATION_CHANNEL), 0.0, 1.0), alpha)
+                    variation = np.zeros(rgba.shape[:3] + (2,), np.float16)
+                v = np.minimum(np.clip(img.channel(VARIATION_CHANNEL), 0.0, 1.0), alpha)
+                variation[i, ..., 0] = v
+                if VARIATION_LOWER_CHANNEL in img.channels:
+                    variation[i, ..., 1] = np.minimum(np.clip(img.channel(VARIATION_LOWER_CHANNEL), 0.0, 1.0), v)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     assert rgba is not None

@@ -1,9 +1,10 @@
 """Per-person variation: clothing colourways, and who wears which look where.
 
 A *look* is (source, colourway). Colourway 0 is the element as filmed; colourway k > 0 is a
-3x3 matrix applied to scene-linear ACEScg colour *only inside the source's variation matte*
-(clothing; skin and hair are never touched): in an opponent space (luminance Y, chroma R-Y and
-B-Y) the chroma is rotated in hue, scaled in saturation and tinted, and Y is scaled in value.
+pair of 3x3 matrices (upper and lower clothing) applied to scene-linear ACEScg colour *only
+inside the source's variation matte* (clothing; skin and hair are never touched; the
+``variation_lower`` part takes the second matrix): in an opponent space (luminance Y, chroma
+R-Y and B-Y) the chroma is rotated in hue, scaled in saturation and tinted, and Y is scaled.
 The matrices depend only on (source index, colourway), so a look is the same wherever it
 appears. Looks are dealt from a shuffled deck so each is worn about equally often, and
 :func:`separate_neighbours` makes sure no two neighbours share source, colourway and time-offset
@@ -23,6 +24,9 @@ _Y = np.array([0.2722287168, 0.6740817658, 0.0536895174])
 OFFSET_BUCKETS = 4
 _VALUES = (1.0, 0.62, 1.32, 0.8, 1.16, 0.5, 1.45, 0.9)
 _SATS = (1.0, 1.3, 0.85, 1.2, 0.7, 1.35, 1.1, 0.9)
+#: How much the top's and the bottom's own colours count beside the person's average colour
+#: when colourways are chosen (the average is what tells people apart at a distance).
+_PART_WEIGHT = 0.3
 
 
 def _opponent() -> tuple[np.ndarray, np.ndarray]:
@@ -43,30 +47,39 @@ def _matrix(hue: float, value: float, sat: float, tint: float) -> np.ndarray:
 
 
 def colourway_matrix(source: int, colourway: int) -> np.ndarray:
-    """(3, 3) float32 acting on column RGB vectors; identity for colourway 0. A fixed family
-    (used when nothing is known about the source's colours; see :func:`design_colourways`)."""
+    """(2, 3, 3) float32 (upper, lower clothing) acting on column RGB vectors; identity for
+    colourway 0. A fixed family, for when nothing is known about the source's colours (see
+    :func:`design_colourways`)."""
     if colourway <= 0:
-        return np.eye(3, dtype=np.float32)
+        return np.stack([np.eye(3), np.eye(3)]).astype(np.float32)
     golden = 0.6180339887
     hue = 2 * math.pi * ((colourway * golden + source * 0.1370) % 1.0)
-    return _matrix(hue, _VALUES[colourway % len(_VALUES)], _SATS[(colourway + source) % len(_SATS)], 0.22).astype(np.float32)
+    top = _matrix(hue, _VALUES[colourway % len(_VALUES)], _SATS[(colourway + source) % len(_SATS)], 0.22)
+    bottom = _matrix(hue + 2.4, 0.8, 0.8, 0.1)
+    return np.stack([top, bottom]).astype(np.float32)
 
 
-def look_stats(sprites: np.ndarray, variation: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) of a source: over its solid pixels (alpha >= 0.5) the mean straight colour ``a``
-    and the mean of (clothing fraction x straight colour) ``b``, so that the mean colour of the
-    person recoloured by M is ``a + (M - I) b`` (the recolour is linear)."""
-    rgba = np.asarray(sprites[:: max(1, len(sprites) // 24)], np.float32)
+def look_stats(sprites: np.ndarray, variation: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b_upper, b_lower, fractions) of a source over its solid pixels (alpha >= 0.5): the
+    mean straight colour ``a``, the means of (clothing fraction x straight colour) for upper and
+    lower clothing, and the mean upper and lower clothing fractions. The mean colour of the
+    person recoloured by (Mu, Ml) is ``a + (Mu - I) b_upper + (Ml - I) b_lower`` (linear)."""
+    step = max(1, len(sprites) // 24)
+    rgba = np.asarray(sprites[::step], np.float32)
     alpha = rgba[..., 3]
     solid = alpha >= 0.5
+    zero = np.zeros(3)
     if not solid.any():
-        return np.zeros(3), np.zeros(3)
+        return zero, zero, zero, np.zeros(2)
     straight = rgba[..., :3][solid] / alpha[solid][:, None]
     a = straight.mean(axis=0)
     if variation is None:
-        return a, np.zeros(3)
-    f = np.asarray(variation[:: max(1, len(sprites) // 24)], np.float32)[solid] / alpha[solid]
-    return a, (straight * np.clip(f, 0.0, 1.0)[:, None]).mean(axis=0)
+        return a, zero, zero, np.zeros(2)
+    v = np.asarray(variation[::step], np.float32)[solid] / alpha[solid][:, None]
+    lower = np.clip(v[:, 1], 0.0, 1.0)
+    upper = np.clip(v[:, 0], 0.0, 1.0) - lower
+    return (a, (straight * upper[:, None]).mean(axis=0), (straight * lower[:, None]).mean(axis=0),
+            np.array([upper.mean(), lower.mean()]))
 
 
 def _encode(rgb: np.ndarray) -> np.ndarray:
@@ -74,47 +87,64 @@ def _encode(rgb: np.ndarray) -> np.ndarray:
     return (x / (1.0 + x)) ** (1.0 / 2.2)
 
 
-def design_colourways(stats: Sequence[tuple[np.ndarray, np.ndarray]], colourways: int) -> dict[tuple[int, int], np.ndarray]:
-    """Colourway matrices per (source, k) chosen so looks differ as much as possible.
+def _grid(values: Sequence[float], sats: Sequence[float], tints: Sequence[float]) -> np.ndarray:
+    return np.stack([_matrix(h, v, s_, t) for h in np.linspace(0, 2 * math.pi, 12, endpoint=False)
+                     for v in values for s_ in sats for t in tints])
 
-    Colourway 0 is each source as filmed. The others are picked by farthest-point sampling from
-    a grid of hue rotations, values, saturations and tints: each new look is the candidate whose
-    *average colour* (display-encoded) is farthest from every look already chosen, over all
-    sources, among candidates whose recoloured clothing stays a plausible colour. Sources without
-    clothing coverage keep the identity. Deterministic.
+
+def design_colourways(stats: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                      colourways: int) -> dict[tuple[int, int], np.ndarray]:
+    """Colourways per (source, k): (2, 3, 3) matrices (upper, lower clothing), chosen so that
+    looks differ as much as possible.
+
+    Colourway 0 is each source as filmed. The others are picked by farthest-point sampling among
+    candidate (top, bottom) recolours (hue rotations, values, saturations, tints; bottoms kept to
+    the quieter colours trousers come in): each new look is the candidate whose average colour,
+    and top and bottom colours (display-encoded), are farthest from every look already chosen
+    over all sources, among candidates whose recoloured clothing stays a plausible colour
+    (0..0.85). Sources without clothing coverage keep the identity. Deterministic.
     """
-    out: dict[tuple[int, int], np.ndarray] = {}
-    cands = [(h, v, s_, t) for h in np.linspace(0, 2 * math.pi, 12, endpoint=False)
-             for v in (0.35, 0.6, 1.0, 1.5, 2.2) for s_ in (0.6, 1.0, 1.6) for t in (0.0, 0.35)]
-    mats = np.stack([_matrix(*c) for c in cands])  # (C, 3, 3)
     eye = np.eye(3)
+    ident = np.stack([eye, eye]).astype(np.float32)
+    tops = _grid((0.35, 0.6, 1.0, 1.5, 2.2), (0.6, 1.0, 1.6), (0.0, 0.35))
+    bottoms = _grid((0.3, 0.6, 1.0, 1.5), (0.5, 0.8, 1.2), (0.0, 0.25))
+    rng = np.random.default_rng(12)
+    pairs = np.stack([rng.integers(len(tops), size=2000), rng.integers(len(bottoms), size=2000)], axis=1)
+    out: dict[tuple[int, int], np.ndarray] = {}
     chosen: list[np.ndarray] = []
     options: list[tuple[np.ndarray, np.ndarray] | None] = []
-    for si, (a, b) in enumerate(stats):
-        out[(si, 0)] = np.eye(3, dtype=np.float32)
-        chosen.append(_encode(a))
-        if not np.any(b > 1e-6):
+    for si, (a, bu, bl, frac) in enumerate(stats):
+        out[(si, 0)] = ident
+        cu = bu / max(float(frac[0]), 1e-6)  # mean upper clothing colour
+        cl = bl / max(float(frac[1]), 1e-6)
+        chosen.append(np.concatenate([_encode(a), _PART_WEIGHT * _encode(cu), _PART_WEIGHT * _encode(cl)]))
+        if not np.any(bu > 1e-6) and not np.any(bl > 1e-6):
             options.append(None)
             continue
-        means = a[None, :] + np.einsum("cij,j->ci", mats - eye, b)
-        # The recoloured share of the mean must stay a plausible (non-negative, not glowing)
-        # clothing colour: b scaled to the person's clothing at full coverage.
-        coverage = max(float(b @ np.array(_Y)) / max(float(a @ np.array(_Y)), 1e-6), 1e-3)
-        cloth = np.einsum("cij,j->ci", mats, b) / min(coverage * 2.0, 1.0)
-        ok = (means.min(axis=1) >= 0.0) & (cloth.min(axis=1) >= -1e-3) & (cloth.max(axis=1) <= 0.85)
-        options.append((_encode(means[ok]), mats[ok]) if ok.any() else None)
+        mt, mb = tops[pairs[:, 0]], bottoms[pairs[:, 1]]
+        means = a[None, :] + np.einsum("cij,j->ci", mt - eye, bu) + np.einsum("cij,j->ci", mb - eye, bl)
+        top_c = np.einsum("cij,j->ci", mt, cu)
+        bot_c = np.einsum("cij,j->ci", mb, cl)
+        ok = (means.min(axis=1) >= 0.0) & (top_c.min(axis=1) >= -1e-3) & (top_c.max(axis=1) <= 0.85)
+        if frac[1] > 1e-3:
+            ok &= (bot_c.min(axis=1) >= -1e-3) & (bot_c.max(axis=1) <= 0.85)
+        if not ok.any():
+            options.append(None)
+            continue
+        desc = np.concatenate([_encode(means), _PART_WEIGHT * _encode(top_c), _PART_WEIGHT * _encode(bot_c)], axis=1)[ok]
+        options.append((desc, np.stack([mt[ok], mb[ok]], axis=1)))
     for k in range(1, max(1, colourways)):
         for si in range(len(stats)):
             opt = options[si]
             if opt is None:
-                out[(si, k)] = np.eye(3, dtype=np.float32)
+                out[(si, k)] = ident
                 continue
-            enc, m = opt
+            desc, m = opt
             ref = np.stack(chosen)
-            d = np.sqrt(((enc[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1)).min(axis=1)
+            d = np.sqrt(((desc[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1)).min(axis=1)
             best = int(np.argmax(d))
             out[(si, k)] = m[best].astype(np.float32)
-            chosen.append(enc[best])
+            chosen.append(desc[best])
     return out
 
 
@@ -165,18 +195,23 @@ def separate_neighbours(source: np.ndarray, colourway: np.ndarray, bucket: np.nd
     return colourway, bucket, left
 
 
-def apply_colourway(rgb: np.ndarray, alpha: np.ndarray, variation: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Apply a colourway to premultiplied ``rgb`` (N, 3) inside the variation coverage (N,).
+def apply_colourway(rgb: np.ndarray, alpha: np.ndarray, variation: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    """Apply a colourway (upper, lower matrices (2, 3, 3)) to premultiplied ``rgb`` (N, 3)
+    inside the variation coverage ``variation`` (N, 2): all clothing, and its lower part.
 
-    With c = C / alpha the straight colour and f = variation / alpha the clothing fraction of
-    the pixel, the result is alpha * (c + f (M - I) c) = C + variation * (M - I) c: pixels
-    outside the matte (variation 0) are returned unchanged, bit for bit.
+    With c = C / alpha the straight colour, the result is C + v_upper (Mu - I) c + v_lower
+    (Ml - I) c (v_upper = all - lower): pixels outside the matte (variation 0) are returned
+    unchanged, bit for bit.
     """
-    sel = variation > 1e-4
+    total = variation[:, 0]
+    sel = total > 1e-4
     if not sel.any():
         return rgb
     out = rgb.copy()
     straight = rgb[sel] / np.maximum(alpha[sel], 1e-4)[:, None]
-    delta = straight @ (matrix - np.eye(3, dtype=np.float32)).T
-    out[sel] = np.maximum(rgb[sel] + variation[sel][:, None] * delta, 0.0)
+    lower = np.minimum(variation[sel, 1], total[sel])
+    upper = total[sel] - lower
+    eye = np.eye(3, dtype=np.float32)
+    delta = upper[:, None] * (straight @ (matrices[0] - eye).T) + lower[:, None] * (straight @ (matrices[1] - eye).T)
+    out[sel] = np.maximum(rgb[sel] + delta, 0.0)
     return out

@@ -3,8 +3,9 @@
 :func:`build_extras_library` writes, per person of :data:`.people.PEOPLE` (none of them a real
 person):
 
-- ``<name>.####.exr``: R, G, B, A (premultiplied, scene-linear ACEScg) and ``variation`` (the
-  premultiplied coverage of clothing that may be recoloured; skin, hair, shoes and bags are 0);
+- ``<name>.####.exr``: R, G, B, A (premultiplied, scene-linear ACEScg), ``variation`` (the
+  premultiplied coverage of clothing that may be recoloured; skin, hair, shoes and bags are 0)
+  and ``variation_lower`` (the part of it below the waist);
   frames 1.. hold the walk cycle seen from each view angle in :data:`.people.VIEWS`, then the
   idle loop from each view;
 - ``<name>.element.json``: the clips (kind, view, frame range, fps, walking speed in m/s at the
@@ -34,13 +35,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import write_json_atomic
-from ..crowd.sources import ELEMENT_SUFFIX, VARIATION_CHANNEL, write_consent_record
+from ..crowd.sources import ELEMENT_SUFFIX, VARIATION_CHANNEL, VARIATION_LOWER_CHANNEL, write_consent_record
 from .people import PEOPLE, VIEWS, Person, pose
 
 log = logging.getLogger("genpost")
 
 #: Bumped whenever the people, their clips or the files change.
-LIBRARY_VERSION = 1
+LIBRARY_VERSION = 2
 ELEMENT_FPS = 24.0
 IDLE_FRAMES = 12
 IDLE_FPS = 6.0
@@ -65,7 +66,7 @@ class ExtrasLibrary:
             "consent": [str(self.root / f"{n}.consent.json") for n in self.people],
             "elements": [str(self.root / f"{n}{ELEMENT_SUFFIX}") for n in self.people],
             "height_px": self.height_px,
-            "channels": ["R", "G", "B", "A", VARIATION_CHANNEL],
+            "channels": ["R", "G", "B", "A", VARIATION_CHANNEL, VARIATION_LOWER_CHANNEL],
             "version": LIBRARY_VERSION,
         }
 
@@ -162,9 +163,9 @@ def _write_library(out: Path, key: dict[str, Any], height_px: int, people: Seque
     (out / "library.json").unlink(missing_ok=True)  # the marker goes last
     width, height, ppm = frame_size(height_px)
     started = time.perf_counter()
-    kinds = {c: "colour" for c in "RGBA"} | {VARIATION_CHANNEL: "mask"}
-    types = {VARIATION_CHANNEL: "half"}
-    channels = ("R", "G", "B", "A", VARIATION_CHANNEL)
+    kinds = {c: "colour" for c in "RGBA"} | {VARIATION_CHANNEL: "mask", VARIATION_LOWER_CHANNEL: "mask"}
+    types = {VARIATION_CHANNEL: "half", VARIATION_LOWER_CHANNEL: "half"}
+    channels = ("R", "G", "B", "A", VARIATION_CHANNEL, VARIATION_LOWER_CHANNEL)
 
     def write(path: Path, frame: np.ndarray, meta: dict[str, Any]) -> None:
         exr.write_exr(path, {c: frame[..., k] for k, c in enumerate(channels)}, kinds=kinds, types=types,
@@ -202,7 +203,8 @@ def _write_library(out: Path, key: dict[str, Any], height_px: int, people: Seque
                 "anchor": [(width - 1) / 2.0, height - 0.5],
                 "axes": "clip views: degrees from the person's facing towards their left (0 = facing the camera); "
                         "feet: ball of each foot in metres, x to the person's left, z forwards, and planted 0/1",
-                "channels": {VARIATION_CHANNEL: "premultiplied coverage of clothing that may be recoloured"},
+                "channels": {VARIATION_CHANNEL: "premultiplied coverage of clothing that may be recoloured",
+                             VARIATION_LOWER_CHANNEL: "the part of it below the waist (recoloured on its own)"},
                 "clips": clips,
             }
             write_json_atomic(out / f"{person.name}{ELEMENT_SUFFIX}", element)
@@ -234,7 +236,7 @@ def build_extras(out_dir: str | os.PathLike[str], *, frames: int = 24, height: i
     out = Path(out_dir)
     person = PEOPLE[palette % len(PEOPLE)]
     poses = [pose(person, "walk", i / frames)[0] for i in range(frames)]
-    rgba = render_views(person, poses, 0.0, height)
+    rgba = render_views(person, poses, 0.0, height)[..., :4]
     pattern = str(out / "extras.####.exr")
     for i in range(frames):
         path = out / f"extras.{first_frame + i:04d}.exr"

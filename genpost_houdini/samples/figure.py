@@ -4,8 +4,9 @@ The body is a set of tapered capsules and spheres in person-local 3D, seen ortho
 from a view angle (degrees from the person's facing towards their left; 0 = facing the
 camera). Each pixel keeps the nearest surface (z-tested, antialiased coverage), shaded by a
 soft key light fixed to the camera (as an element shot on a stage is lit) plus ambient.
-Outputs are premultiplied scene-linear RGB, alpha, and ``variation``: the premultiplied
-coverage of recolourable clothing (never skin, hair, shoes or bags).
+Outputs are premultiplied scene-linear RGB, alpha, ``variation``: the premultiplied coverage
+of recolourable clothing (never skin, hair, shoes or bags), and ``variation_lower``: the part of
+it below the waist (trousers, skirt, shorts), so tops and bottoms can take different colours.
 
 Image convention: pixel centres at integers, row 0 at the top; the ground (y = 0) is the
 bottom edge of the image and the body axis (x = z = 0) is the column ``(W - 1) / 2``.
@@ -111,7 +112,8 @@ def _primitives(person: Person, j: dict[str, np.ndarray]) -> list[_Prim]:
     return prims
 
 
-_CLOTHING = {"top": 1.0, "bottom": 1.0, "cap": 1.0}
+#: Recolourable clothing: (variation, variation_lower) weight per material.
+_CLOTHING = {"top": (1.0, 0.0), "cap": (1.0, 0.0), "bottom": (1.0, 1.0)}
 
 
 def _smooth_stripe(coord: np.ndarray, period: float, width_px_m: float) -> np.ndarray:
@@ -124,7 +126,7 @@ def _smooth_stripe(coord: np.ndarray, period: float, width_px_m: float) -> np.nd
 
 
 def render_views(person: Person, joints: list[dict[str, np.ndarray]], view_deg: float, height_px: int) -> np.ndarray:
-    """(F, H, W, 5) float32: premultiplied R, G, B, alpha, variation of ``person`` in each pose
+    """(F, H, W, 6) float32: premultiplied R, G, B, alpha, variation, variation_lower of ``person`` in each pose
     of ``joints`` seen from ``view_deg``. All frames are rasterised together, one primitive at
     a time (numpy's per-call cost is paid once per primitive, not per frame)."""
     width, height, ppm = frame_size(height_px)
@@ -141,6 +143,7 @@ def render_views(person: Person, joints: list[dict[str, np.ndarray]], view_deg: 
     cflat = np.zeros((n_frames * npx, 3), np.float32)
     aflat = np.zeros(n_frames * npx, np.float32)
     vflat = np.zeros(n_frames * npx, np.float32)
+    lflat = np.zeros(n_frames * npx, np.float32)
     zflat = np.full(n_frames * npx, -np.inf, np.float32)
     prims = _primitives(person, stacked)
     prims.sort(key=lambda p: float(np.mean((p.a + p.b) @ to_cam)))  # far to near
@@ -196,21 +199,23 @@ def render_views(person: Person, joints: list[dict[str, np.ndarray]], view_deg: 
         diffuse = np.clip(nx * _LIGHT[0] + ny * _LIGHT[1] + nz * _LIGHT[2], 0.0, None)
         shade = (0.3 + 0.75 * diffuse + 0.12 * ny) * (0.78 + 0.22 * np.clip(P[:, 1] / H, 0.0, 1.0))
         col = col * shade[:, None].astype(np.float32)
-        v = _CLOTHING.get(p.material, 0.0)
-        zb, al, im, va = zflat[flat], aflat[flat], cflat[flat], vflat[flat]
+        v, lw = _CLOTHING.get(p.material, (0.0, 0.0))
+        zb, al, im, va, lo = zflat[flat], aflat[flat], cflat[flat], vflat[flat], lflat[flat]
         front = z > zb
         c1 = cov[:, None]
         cflat[flat] = np.where(front[:, None], col * c1 + im * (1 - c1), im + col * c1 * (1 - al[:, None]))
         vflat[flat] = np.where(front, v * cov + va * (1 - cov), va + v * cov * (1 - al))
+        lflat[flat] = np.where(front, lw * cov + lo * (1 - cov), lo + lw * cov * (1 - al))
         aflat[flat] = np.where(front, cov + al * (1 - cov), al + cov * (1 - al))
         zflat[flat] = np.where(front & (cov >= 0.5), z, zb)
     del frame_ids
-    out = np.concatenate([cflat, aflat[:, None], np.minimum(vflat, aflat)[:, None]], axis=-1)
-    return out.reshape(n_frames, height, width, 5).astype(np.float32)
+    vflat = np.minimum(vflat, aflat)
+    out = np.concatenate([cflat, aflat[:, None], vflat[:, None], np.minimum(lflat, vflat)[:, None]], axis=-1)
+    return out.reshape(n_frames, height, width, 6).astype(np.float32)
 
 
 def render_view(person: Person, joints: dict[str, np.ndarray], view_deg: float, height_px: int) -> np.ndarray:
-    """One frame of :func:`render_views`: (H, W, 5)."""
+    """One frame of :func:`render_views`: (H, W, 6)."""
     return render_views(person, [joints], view_deg, height_px)[0]
 
 

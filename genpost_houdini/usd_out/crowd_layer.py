@@ -7,8 +7,10 @@ x is a horizontal flip; the card is sized in units of the person's height), and 
 card per source whose texture is a time-sampled path to the element's idle (or only) clip,
 written beside the layer as ``sprites/source_K.####.exr``. Per-instance primvars carry the
 variation the beauty AOVs (crowd.####.exr) already apply: ``genpost:timeOffset``,
-``genpost:gain``, ``genpost:source``, ``genpost:colourway`` and ``genpost:recolour`` (the
-colourway's 3x3 matrix on linear ACEScg, applied inside the element's ``variation`` matte),
+``genpost:gain``, ``genpost:source``, ``genpost:colourway``, ``genpost:recolour`` and
+``genpost:recolourLower`` (the colourway's 3x3 matrices on linear ACEScg, row-vector
+convention, applied inside the element's ``variation`` matte, the second on its
+``variation_lower`` part),
 ``genpost:walking``, ``genpost:playbackSpeed``, ``genpost:heading``. Provenance, sources and
 consent references are in customLayerData and the instancer's customData.
 """
@@ -168,8 +170,10 @@ def write_crowd_layer(
     pv.CreatePrimvar("genpost:gain", Sdf.ValueTypeNames.Color3fArray, UsdGeom.Tokens.varying).Set(Vt.Vec3fArray([Gf.Vec3f(*i.gain) for i in instances]))
     pv.CreatePrimvar("genpost:source", Sdf.ValueTypeNames.IntArray, UsdGeom.Tokens.varying).Set(Vt.IntArray([int(i.source) for i in instances]))
     pv.CreatePrimvar("genpost:colourway", Sdf.ValueTypeNames.IntArray, UsdGeom.Tokens.varying).Set(Vt.IntArray([int(i.variant) for i in instances]))
-    pv.CreatePrimvar("genpost:recolour", Sdf.ValueTypeNames.Matrix3dArray, UsdGeom.Tokens.varying).Set(Vt.Matrix3dArray([
-        Gf.Matrix3d(*[float(v) for v in np.asarray(matrices[(i.source, i.variant)], np.float64).T.ravel()]) for i in instances]))
+    for primvar, part in (("genpost:recolour", 0), ("genpost:recolourLower", 1)):
+        pv.CreatePrimvar(primvar, Sdf.ValueTypeNames.Matrix3dArray, UsdGeom.Tokens.varying).Set(Vt.Matrix3dArray([
+            Gf.Matrix3d(*[float(v) for v in np.asarray(matrices[(i.source, i.variant)][part], np.float64).T.ravel()])
+            for i in instances]))
     pv.CreatePrimvar("genpost:walking", Sdf.ValueTypeNames.IntArray, UsdGeom.Tokens.varying).Set(Vt.IntArray([int(i.walking) for i in instances]))
     pv.CreatePrimvar("genpost:playbackSpeed", Sdf.ValueTypeNames.FloatArray, UsdGeom.Tokens.varying).Set(Vt.FloatArray([float(i.speed) for i in instances]))
     pv.CreatePrimvar("genpost:heading", Sdf.ValueTypeNames.Vector3fArray, UsdGeom.Tokens.varying).Set(Vt.Vec3fArray([Gf.Vec3f(*map(float, i.heading)) for i in instances]))
