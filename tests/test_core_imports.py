@@ -17,7 +17,7 @@ CORE = ("shot", "imageio", "conditioning", "geometry", "generators", "runtime", 
         "samples", "qc", "crowd", "consistency")
 #: Modules that may import hou/pdg only inside functions: importing them must stay clean too.
 GLUE = ("hdabuild", "hdabuild.build", "houdini", "houdini.lop", "houdini.sop", "houdini.cop", "houdini.wedge",
-        "houdini.env", "houdini.setup", "houdini.doctor", "usd_out.sublayer", "commands.houdini",
+        "houdini.env", "houdini.setup", "houdini.doctor", "houdini.smoke", "commands.houdini",
         "commands.doctor")
 FORBIDDEN = ("hou", "pdg", "torch", "diffusers", "tensorrt")
 

@@ -85,10 +85,11 @@ SAME_SHADING = 0.004
 FIELD_STEP = 4
 
 
-def _coarse_field(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Pull-push of sparse samples on a FIELD_STEP-coarser grid (the smooth field, coarse)."""
+def coarse_field(values: np.ndarray, weights: np.ndarray, step: int = FIELD_STEP) -> np.ndarray:
+    """Pull-push of sparse samples (H, W, C) on a ``step``-times coarser grid (weighted block
+    means, holes filled): the smooth field, coarse."""
     h, w = weights.shape
-    k = FIELD_STEP
+    k = step
     hp, wp = -(-h // k) * k, -(-w // k) * k
     wv = np.pad(values * weights[..., None], ((0, hp - h), (0, wp - w), (0, 0)))
     ww = np.pad(weights, ((0, hp - h), (0, wp - w)))
@@ -97,9 +98,10 @@ def _coarse_field(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return pull_push(cv, np.minimum(cw, 1.0))
 
 
-def _sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a FIELD_STEP-coarser field at full-resolution pixels (ys, xs)."""
-    k = FIELD_STEP
+def sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray, step: int = FIELD_STEP) -> np.ndarray:
+    """Bilinear samples of a ``step``-times coarser field at full-resolution pixels (ys, xs)
+    (block centres aligned with the pixels they cover)."""
+    k = step
     cy = np.clip((ys + 0.5) / k - 0.5, 0.0, coarse.shape[0] - 1)
     cx = np.clip((xs + 0.5) / k - 0.5, 0.0, coarse.shape[1] - 1)
     y0, x0 = np.floor(cy).astype(np.int64), np.floor(cx).astype(np.int64)
@@ -108,6 +110,20 @@ def _sample_coarse(coarse: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.nda
     top = coarse[y0, x0] * (1 - fx) + coarse[y0, x1] * fx
     bottom = coarse[y1, x0] * (1 - fx) + coarse[y1, x1] * fx
     return top * (1 - fy) + bottom * fy
+
+
+def upsample_coarse(coarse: np.ndarray, h: int, w: int, step: int = FIELD_STEP) -> np.ndarray:
+    """A ``step``-times coarser field (h', w', C) interpolated bilinearly to (h, w, C) (the grid
+    :func:`sample_coarse` samples, computed separably for a whole image)."""
+    def axis(n: int, n_coarse: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = np.clip((np.arange(n) + 0.5) / step - 0.5, 0.0, n_coarse - 1)
+        lo = np.floor(pos).astype(np.int64)
+        return lo, np.minimum(lo + 1, n_coarse - 1), (pos - lo).astype(np.float32)
+
+    y0, y1, fy = axis(h, coarse.shape[0])
+    x0, x1, fx = axis(w, coarse.shape[1])
+    rows = coarse[y0] * (1.0 - fy)[:, None, None] + coarse[y1] * fy[:, None, None]
+    return rows[:, x0] * (1.0 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
 
 
 def harmonise(target: np.ndarray, sampled: np.ndarray, fill: np.ndarray, ring: np.ndarray) -> np.ndarray:
@@ -128,7 +144,7 @@ def harmonise(target: np.ndarray, sampled: np.ndarray, fill: np.ndarray, ring: n
         return sampled[fill]  # the patch already agrees with its surroundings
     log_gain = np.zeros(sub_t.shape, np.float32)
     log_gain[r] = ring_gain
-    coarse = _coarse_field(log_gain, r.astype(np.float32))
+    coarse = coarse_field(log_gain, r.astype(np.float32))
     fy, fx = np.nonzero(fill[y0:y1, x0:x1])  # row-major: the order of ``sampled[fill]``
-    corrected = (np.maximum(sub_s[fy, fx], 0.0) + _EPS) * np.exp(_sample_coarse(coarse, fy, fx)) - _EPS
+    corrected = (np.maximum(sub_s[fy, fx], 0.0) + _EPS) * np.exp(sample_coarse(coarse, fy, fx)) - _EPS
     return corrected.astype(np.float32)

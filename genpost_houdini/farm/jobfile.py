@@ -62,8 +62,11 @@ class JobSpec:
 
 
 # -- reading -----------------------------------------------------------------------------------
-def load_job_file(path: str | os.PathLike[str]) -> JobSpec:
-    """Read and validate a job file; relative paths resolve against its folder."""
+def load_job_file(path: str | os.PathLike[str], *, import_job: bool = True) -> JobSpec:
+    """Read and validate a job file; relative paths resolve against its folder.
+
+    ``import_job=False`` validates against the registry's parameter table without importing
+    the job module (what Houdini-side code uses: the job's own imports need the model stack)."""
     path = Path(path)
     try:
         if path.stat().st_size > _MAX_JOB_FILE:
@@ -78,14 +81,14 @@ def load_job_file(path: str | os.PathLike[str]) -> JobSpec:
     except json.JSONDecodeError as exc:
         raise JobFileError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
     try:
-        spec = parse_job(data, base=path.resolve().parent)
+        spec = parse_job(data, base=path.resolve().parent, import_job=import_job)
     except JobFileError as exc:
         raise JobFileError(f"{path}: {exc}") from None
     spec.source = path.resolve()
     return spec
 
 
-def parse_job(data: Any, *, base: str | os.PathLike[str]) -> JobSpec:
+def parse_job(data: Any, *, base: str | os.PathLike[str], import_job: bool = True) -> JobSpec:
     """Validate a job document (already parsed JSON); paths resolve against ``base``."""
     if not isinstance(data, dict):
         raise JobFileError("a job file holds one JSON object")
@@ -100,7 +103,7 @@ def parse_job(data: Any, *, base: str | os.PathLike[str]) -> JobSpec:
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in JOB_KINDS:
         raise JobFileError(f"field 'kind': {kind!r} is not a job kind ({', '.join(sorted(JOB_KINDS))})")
-    specs = param_specs(kind)
+    specs = param_specs(kind, import_job=import_job)
     params: dict[str, Any] = {}
     if "frames" not in data:
         raise JobFileError("field 'frames' (the shot frame range) is missing")
@@ -209,6 +212,7 @@ def job_document(
     description: str = "",
     relative_to: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    import_job: bool = True,
 ) -> dict[str, Any]:
     """The JSON document of a job (validated by parsing it back).
 
@@ -218,7 +222,7 @@ def job_document(
     Parameters set to None are left out (the job uses its default).
     """
     job_kind(kind)
-    specs = param_specs(kind)
+    specs = param_specs(kind, import_job=import_job)
     cwd = Path(cwd) if cwd is not None else Path.cwd()
     doc: dict[str, Any] = {SCHEMA_KEY: SCHEMA_VERSION, "kind": kind}
     if description:
@@ -244,7 +248,7 @@ def job_document(
             k: [_export(v, specs[k], cwd, relative_to) if k in specs else v for v in vals]
             for k, vals in wedges.items()
         }
-    parse_job(json.loads(json.dumps(doc)), base=relative_to if relative_to is not None else cwd)
+    parse_job(json.loads(json.dumps(doc)), base=relative_to if relative_to is not None else cwd, import_job=import_job)
     return doc
 
 
@@ -283,6 +287,7 @@ def write_job_file(
     cwd: str | os.PathLike[str] | None = None,
     absolute_paths: bool = False,
     out: str | os.PathLike[str] | None = None,
+    import_job: bool = True,
 ) -> Path:
     """Write a job file (atomic) for ``kind`` with CLI-style ``params``; return its path.
 
@@ -297,7 +302,7 @@ def write_job_file(
     folder = path.resolve().parent
     doc = job_document(
         kind, params, wedges=wedges, description=description,
-        relative_to=None if absolute_paths else folder, cwd=cwd,
+        relative_to=None if absolute_paths else folder, cwd=cwd, import_job=import_job,
     )
     return write_json_atomic(path, doc)
 

@@ -9,10 +9,13 @@ What a Python Processor TOP (or ``genpost_houdini.houdini`` glue) calls:
 * :func:`generate` adds them to an ``item_holder`` (``addWorkItem``; attributes via
   ``setIntAttrib``/``setFloatAttrib``/``setStringAttrib``; ``setCommand``;
   ``addExpectedOutputFile``).
-* :func:`register_outputs` adds what a finished chunk really wrote (from the manifest) with
-  ``addOutputFile(path, tag, hash, own)``.
+* :func:`chunk_outputs` / :func:`register_outputs`: what a finished chunk really wrote (its
+  frames' entries in the manifest, files that exist), added with ``addOutputFile(path, tag, 0)``.
 
-Tags: ``file/image/exr`` for EXR frames, ``file/usd`` for USD layers.
+Tags: ``file/image/exr`` for EXR frames, ``file/usd`` for USD layers. Every chunk lists its own
+frames; a wedge's layer (one file for the whole shot, e.g. ``setext.usda``) is listed by the
+wedge's first chunk only (attribute ``genpost_layer``), so no two work items list one file.
+Nothing here imports outside the standard library (the TOP's callbacks run in Houdini's Python).
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from typing import Any, Iterable, Sequence
 from ..jobs.registry import job_kind
 from ..shot.frames import format_frames, iter_chunks, parse_frame_range
 from .jobfile import JobSpec, load_job_file
+from .manifestfile import MANIFEST_NAME, read_frames, recorded_outputs
 from .wedges import WedgeItem, expand
-from .workunit import Manifest
 
 _TAGS = {".exr": "file/image/exr", ".usd": "file/usd", ".usda": "file/usd", ".usdc": "file/usd",
          ".json": "file/text/json", ".png": "file/image/png"}
@@ -73,14 +76,16 @@ class WorkItemPlan:
         return shlex.join(self.command)
 
 
-def expected_outputs(spec: JobSpec, frames: Iterable[int], out_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
-    """(path, tag) of the files a chunk writes: ``OUT/<name>.####.exr`` per frame and the layer."""
+def expected_outputs(spec: JobSpec, frames: Iterable[int], out_dir: str | os.PathLike[str], *,
+                     with_layer: bool = True) -> list[tuple[str, str]]:
+    """(path, tag) of the files a chunk writes: ``OUT/<name>.####.exr`` per frame, and the
+    layer when ``with_layer`` (the wedge's first chunk)."""
     jk = job_kind(spec.kind)
     out = Path(out_dir)
     paths: list[tuple[str, str]] = []
     if jk.image_name:
         paths += [(str(out / f"{jk.image_name}.{f:04d}.exr"), "file/image/exr") for f in frames]
-    if jk.layer_name:
+    if jk.layer_name and with_layer:
         paths.append((str(out / jk.layer_name), "file/usd"))
     return paths
 
@@ -91,18 +96,25 @@ def plan_work_items(
     chunk_size: int = 8,
     frames: str | None = None,
     genpost: str = "genpost",
+    import_job: bool = True,
 ) -> list[WorkItemPlan]:
-    """Work items for frame chunks x wedges of ``job_file`` (wedge-major, then frames)."""
-    spec = load_job_file(job_file)
+    """Work items for frame chunks x wedges of ``job_file`` (wedge-major, then frames).
+
+    Attributes: the wedge's, ``genpost_frames``, ``genpost_out``, ``genpost_job``,
+    ``genpost_chunk`` (index within the wedge) and ``genpost_layer`` (the wedge's layer on its
+    first chunk, "" on the others)."""
+    spec = load_job_file(job_file, import_job=import_job)
     chosen = parse_frame_range(frames) if frames else spec.shot_frames
     wedges: list[WedgeItem | None] = list(expand(spec.wedges)) or [None]
-    plans = []
+    layer_name = job_kind(spec.kind).layer_name
+    plans: list[WorkItemPlan] = []
     for wedge in wedges:
         out = wedge.out_dir(spec.out_dir) if wedge is not None else spec.out_dir
-        for chunk in iter_chunks(chosen, max(1, chunk_size)):
+        for n, chunk in enumerate(iter_chunks(chosen, max(1, chunk_size))):
             attrs: dict[str, Any] = dict(wedge.attributes()) if wedge is not None else {}
             attrs.update({"genpost_frames": format_frames(chunk), "genpost_out": str(out),
-                          "genpost_job": str(spec.source or job_file)})
+                          "genpost_job": str(spec.source or job_file), "genpost_chunk": n,
+                          "genpost_layer": str(out / layer_name) if layer_name and n == 0 else ""})
             plans.append(WorkItemPlan(
                 index=len(plans),
                 frames=chunk,
@@ -110,7 +122,7 @@ def plan_work_items(
                 out_dir=out,
                 command=command_line(job_file, chunk, wedge_index=wedge.index if wedge else None, genpost=genpost),
                 attributes=attrs,
-                expected_outputs=expected_outputs(spec, chunk, out),
+                expected_outputs=expected_outputs(spec, chunk, out, with_layer=n == 0),
             ))
     return plans
 
@@ -127,10 +139,12 @@ def set_attributes(work_item: Any, attributes: dict[str, Any]) -> None:
 
 
 def generate(item_holder: Any, job_file: str | os.PathLike[str], *, chunk_size: int = 8,
-             frames: str | None = None, genpost: str = "genpost", parent: Any = None) -> list[Any]:
+             frames: str | None = None, genpost: str = "genpost", parent: Any = None,
+             import_job: bool = True) -> list[Any]:
     """onGenerate body: add one work item per chunk x wedge to ``item_holder``; return them."""
     items = []
-    for plan in plan_work_items(job_file, chunk_size=chunk_size, frames=frames, genpost=genpost):
+    for plan in plan_work_items(job_file, chunk_size=chunk_size, frames=frames, genpost=genpost,
+                                import_job=import_job):
         kwargs = {"index": plan.index} if parent is None else {"index": plan.index, "parent": parent}
         work_item = item_holder.addWorkItem(**kwargs)
         set_attributes(work_item, plan.attributes)
@@ -141,24 +155,25 @@ def generate(item_holder: Any, job_file: str | os.PathLike[str], *, chunk_size: 
     return items
 
 
-def register_outputs(work_item: Any, out_dir: str | os.PathLike[str], frames: Iterable[int]) -> list[tuple[str, str]]:
-    """After a chunk ran: add every output its manifest records for ``frames`` (and the layer)."""
-    manifest = Manifest(out_dir, clean_temporaries=False)
-    try:
-        added: list[tuple[str, str]] = []
-        for f in frames:
-            entry = manifest.entry(f)
-            for out in (entry or {}).get("outputs", []):
-                path = Path(out["path"])
-                path = path if path.is_absolute() else Path(out_dir) / path
-                added.append((str(path), output_tag(path)))
-        for layer in sorted(Path(out_dir).glob("*.usd*")):
-            added.append((str(layer), output_tag(layer)))
-        for path, tag in added:
-            work_item.addOutputFile(path, tag, 0, True)
-        return added
-    finally:
-        manifest.close()
+def chunk_outputs(out_dir: str | os.PathLike[str], frames: Iterable[int], layer: str = "") -> list[tuple[str, str]]:
+    """(path, tag) of what a finished chunk wrote: the outputs its frames' manifest entries
+    record, then ``layer`` (given to the wedge's first chunk); only files that exist."""
+    recorded = read_frames(Path(out_dir) / MANIFEST_NAME)
+    found: list[tuple[str, str]] = []
+    for f in frames:
+        found += [(str(p), output_tag(p)) for p in recorded_outputs(out_dir, f, recorded) if p.is_file()]
+    if layer and Path(layer).is_file():
+        found.append((layer, output_tag(layer)))
+    return found
+
+
+def register_outputs(work_item: Any, out_dir: str | os.PathLike[str], frames: Iterable[int],
+                     layer: str = "") -> list[tuple[str, str]]:
+    """Add :func:`chunk_outputs` to ``work_item`` as output files; return them."""
+    added = chunk_outputs(out_dir, frames, layer)
+    for path, tag in added:
+        work_item.addOutputFile(path, tag, 0)
+    return added
 
 
 def wedge_from_work_item(work_item: Any) -> int | None:

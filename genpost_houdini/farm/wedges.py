@@ -91,11 +91,11 @@ def parse_values(name: str, text: str, spec: ParamSpec) -> list[Any]:
     elif spec.type == "float" and _FLOAT_RANGE.match(stripped):
         m = _FLOAT_RANGE.match(stripped)
         assert m is not None
-        a, b, step = float(m.group(1)), float(m.group(2)), float(m.group(3))
-        if b < a or step <= 0:
+        lo, hi, inc = float(m.group(1)), float(m.group(2)), float(m.group(3))
+        if hi < lo or inc <= 0:
             raise UsageError(f"--param {name}={text}: range end before start or step <= 0")
-        n = int(round((b - a) / step)) + 1
-        raw = [round(a + i * step, 10) for i in range(n) if a + i * step <= b + step * 1e-9]
+        n = int(round((hi - lo) / inc)) + 1
+        raw = [round(lo + i * inc, 10) for i in range(n) if lo + i * inc <= hi + inc * 1e-9]
     else:
         raw = [_unescape(p) for p in _split_commas(text)]
         if spec.type in ("int", "float", "bool"):

@@ -39,14 +39,13 @@ from filelock import FileLock, Timeout
 from ..atomic import is_temporary, write_json_atomic
 from ..errors import BadInputError, TransientError
 from ..provenance import file_digest
+from .manifestfile import MANIFEST_NAME, SCHEMA, read_frames
 
 try:  # POSIX advisory locks mark live writers; elsewhere, stale temporaries are left alone.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-MANIFEST_NAME = "manifest.json"
-SCHEMA = 1
 STATE_DIR = ".genpost"
 LOCK_TIMEOUT_S = 120.0
 
@@ -181,18 +180,7 @@ class Manifest:
             raise TransientError(f"manifest lock {self._lock.lock_file} held for over {LOCK_TIMEOUT_S:.0f} s") from exc
 
     def _read(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        try:
-            data = json.loads(text)
-            frames = data["frames"]
-            if not isinstance(frames, dict):
-                raise TypeError("frames is not an object")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BadInputError(f"{self.path} is not a genpost manifest: {exc}") from exc
-        return frames
+        return read_frames(self.path)
 
     def _write(self, frames: dict[str, Any]) -> None:
         ordered = {k: frames[k] for k in sorted(frames, key=int)}

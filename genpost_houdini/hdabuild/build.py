@@ -1,7 +1,9 @@
 """Build ``otls/`` from ``hda/``: the whole tree as ``{relative path: bytes}``, then write or diff it.
 
 Each asset becomes its own library directory ``otls/<library>.hda/`` (Houdini installs an
-expanded directory whose name ends ``.hda`` from any ``HOUDINI_PATH/otls``).
+expanded directory whose name ends ``.hda`` from any ``HOUDINI_PATH/otls``); an asset that needs
+a later Houdini (``min_houdini``) goes to ``houdini<major>/otls/`` instead, a folder package.json
+adds to HOUDINI_PATH only from that version on.
 """
 
 from __future__ import annotations
@@ -88,20 +90,36 @@ def _library(spec: AssetSpec, op: str, files: dict[str, bytes]) -> dict[str, byt
 
 
 def build_tree(src_dir: str | os.PathLike[str]) -> dict[str, bytes]:
-    """Every library built from ``src_dir``: ``{"<library>.hda/<path>": bytes}``."""
+    """Every library built from ``src_dir``: ``{"<otls dir>/<library>.hda/<path>": bytes}``, the
+    otls dir being ``otls`` or, for assets that need a later Houdini, ``houdini<major>/otls``."""
     tree: dict[str, bytes] = {}
     for spec in load_specs(src_dir):
         for rel, data in build_asset(spec).items():
-            tree[f"{spec.library}/{rel}"] = data
+            tree[f"{spec.otls_dir}/{spec.library}/{rel}"] = data
     return dict(sorted(tree.items()))
 
 
-def _our_libraries(out_dir: Path) -> list[Path]:
+def _target(rel: str, out_dir: Path) -> Path:
+    """Where ``rel`` goes: ``otls/...`` into ``out_dir``, a version folder beside it."""
+    return out_dir / rel[len("otls/"):] if rel.startswith("otls/") else out_dir.parent / rel
+
+
+def _library_of(rel: str) -> str:
+    """``"otls/x.hda/a/b"`` -> ``"otls/x.hda"``; ``"houdini21/otls/y.hda/c"`` -> ``"houdini21/otls/y.hda"``."""
+    parts = rel.split("/")
+    cut = next(i for i, p in enumerate(parts) if p.endswith(".hda"))
+    return "/".join(parts[: cut + 1])
+
+
+def _our_libraries(out_dir: Path) -> list[tuple[str, Path]]:
+    """(tree prefix, folder) of every library of ours in ``out_dir`` and the version folders beside it."""
+    folders = [("otls", out_dir)] + [(f"{d.name}/otls", d / "otls") for d in sorted(out_dir.parent.glob("houdini[0-9]*"))]
     libs = []
-    for lib in sorted(out_dir.glob("*.hda")):
-        index = lib / "INDEX__SECTION"
-        if lib.is_dir() and index.is_file() and f"Operator:     {OUR_NAMESPACE}" in index.read_text(errors="replace"):
-            libs.append(lib)
+    for prefix, folder in folders:
+        for lib in sorted(folder.glob("*.hda")):
+            index = lib / "INDEX__SECTION"
+            if lib.is_dir() and index.is_file() and f"Operator:     {OUR_NAMESPACE}" in index.read_text(errors="replace"):
+                libs.append((f"{prefix}/{lib.name}", lib))
     return libs
 
 
@@ -110,45 +128,47 @@ def _files_under(folder: Path) -> list[str]:
 
 
 def diff_tree(tree: dict[str, bytes], out_dir: str | os.PathLike[str]) -> list[str]:
-    """What differs between ``out_dir`` and ``tree`` (empty list: no drift)."""
+    """What differs between the otls folder ``out_dir`` (and its version folders) and ``tree``
+    (empty list: no drift)."""
     out_dir = Path(out_dir)
     problems: list[str] = []
-    libraries = sorted({rel.split("/", 1)[0] for rel in tree})
+    libraries = {_library_of(rel) for rel in tree}
     for rel, data in tree.items():
-        path = out_dir / rel
+        path = _target(rel, out_dir)
         if not path.is_file():
             problems.append(f"missing: {path}")
         elif path.read_bytes() != data:
             problems.append(f"differs: {path}")
-    for lib in _our_libraries(out_dir) if out_dir.is_dir() else []:
-        if lib.name not in libraries:
+    for name, lib in _our_libraries(out_dir):
+        if name not in libraries:
             problems.append(f"not built from hda/ (stale library): {lib}")
             continue
         for rel in _files_under(lib):
-            if f"{lib.name}/{rel}" not in tree:
+            if f"{name}/{rel}" not in tree:
                 problems.append(f"extra file: {lib / rel}")
     return problems
 
 
 def write_tree(tree: dict[str, bytes], out_dir: str | os.PathLike[str]) -> tuple[list[Path], list[Path]]:
-    """Write ``tree`` under ``out_dir``: only changed files are rewritten (atomically); files and
-    libraries of ours that the build no longer makes are removed. Returns (written, removed)."""
+    """Write ``tree`` into the otls folder ``out_dir`` (version folders beside it): only changed
+    files are rewritten (atomically); files and libraries of ours that the build no longer makes
+    are removed. Returns (written, removed)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     removed: list[Path] = []
-    libraries = sorted({rel.split("/", 1)[0] for rel in tree})
-    for lib in _our_libraries(out_dir):
-        if lib.name not in libraries:
+    libraries = {_library_of(rel) for rel in tree}
+    for name, lib in _our_libraries(out_dir):
+        if name not in libraries:
             shutil.rmtree(lib)
             removed.append(lib)
         else:
             for rel in _files_under(lib):
-                if f"{lib.name}/{rel}" not in tree:
+                if f"{name}/{rel}" not in tree:
                     (lib / rel).unlink()
                     removed.append(lib / rel)
     for rel, data in tree.items():
-        path = out_dir / rel
+        path = _target(rel, out_dir)
         if path.is_file() and path.read_bytes() == data:
             continue
         if data:

@@ -111,6 +111,15 @@ def dialog_script(spec: AssetSpec) -> str:
         "    }",
         "",
     ]
+    if spec.cop_inputs or spec.cop_outputs:
+        # A Copernicus asset's ports and their layer types, as Houdini 20.5 writes them
+        # (deferred_diffusion::Cop/image): ``input inputN name``, ``output outputN name``, then
+        # ``signature default Default { in types } { out types }``.
+        lines += [f"    input\tinput{n}\t{name}" for n, (name, _) in enumerate(spec.cop_inputs, 1)]
+        lines += [f"    output\toutput{n}\t{name}" for n, (name, _) in enumerate(spec.cop_outputs, 1)]
+        ins = " ".join(t for _, t in spec.cop_inputs)
+        outs = " ".join(t for _, t in spec.cop_outputs)
+        lines += [f"    signature\tdefault\tDefault\t{{ {ins} }}\t{{ {outs} }}", ""]
     if spec.inputs[1]:
         for n in range(1, spec.inputs[1] + 1):
             label = spec.input_labels[n - 1] if n - 1 < len(spec.input_labels) else f"Input {n}"

@@ -62,10 +62,27 @@ class FolderSpec:
 
 
 @dataclass(frozen=True)
+class ExprSpec:
+    """A parameter of an inner node driven by a channel expression (written to ``.chn``).
+
+    Either ``hscript`` (an hscript expression such as ``ch("../seed")``) or ``glue`` (a function
+    in genpost_houdini.houdini called as a Python expression with the asset node,
+    ``hou.pwd().parent()``; AYON ``ayon::Lop/load_shot::1.0`` drives its Error LOP's message
+    this way). ``string``: the parameter holds text (``defaultString`` channel) not a number.
+    """
+
+    parm: str
+    hscript: str = ""
+    glue: str = ""
+    string: bool = False
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """One node of a subnet asset's inner network.
 
-    ``inputs``: per input, ``"(N)"`` for the asset's input N or the name of an inner node.
+    ``inputs``: per input, ``"(N)"`` for the asset's input N, or the name of an inner node
+    (``"name:K"`` for its output K; default output 0).
     ``parms``: base parameter values as Houdini writes them in .parm (TOML strings arrive quoted,
     numbers bare). ``code_parm`` receives
     a short script calling ``glue(glue_args)`` (``return`` first when ``glue_return``);
@@ -85,6 +102,19 @@ class NodeSpec:
     glue_return: bool = False
     bind_lines: tuple[str, ...] = ()
     spare: tuple[str, ...] = ()
+    exprs: tuple[ExprSpec, ...] = ()
+    #: Names of the node's input connectors (default ``input1``...) and of its outputs (default
+    #: one output, ``output1``); a Copernicus ``input`` node has one output per asset input.
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ("output1",)
+
+    def input_name(self, i: int) -> str:
+        return self.input_names[i] if i < len(self.input_names) else f"input{i + 1}"
+
+
+#: Copernicus layer types an asset's signature may name (Houdini-written ``Cop`` asset
+#: deferred_diffusion::Cop/image: ``signature default Default { RGBA Mono ... } { RGBA }``).
+COP_LAYER_TYPES = ("Mono", "UV", "RGB", "RGBA")
 
 
 @dataclass(frozen=True)
@@ -104,6 +134,17 @@ class AssetSpec:
     folders: tuple[FolderSpec, ...]
     min_houdini: str = "20.5"
     nodes: tuple[NodeSpec, ...] = ()
+    #: Copernicus signature: (port name, layer type) of each input and output.
+    cop_inputs: tuple[tuple[str, str], ...] = ()
+    cop_outputs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def otls_dir(self) -> str:
+        """Folder (relative to the package root) the library is written to: ``otls`` for
+        assets every supported Houdini loads, ``houdini<major>/otls`` for those that need a later
+        one (package.json adds that folder to HOUDINI_PATH only from that version on)."""
+        major = int(self.min_houdini.split(".")[0])
+        return "otls" if major <= 20 else f"houdini{major}/otls"
 
     @property
     def is_subnet(self) -> bool:
@@ -130,6 +171,14 @@ class AssetSpec:
                     if ref and ref not in seen:
                         seen.append(ref)
         return seen
+
+    def glue_refs(self) -> list[str]:
+        """Every glue function the asset's code reaches: callbacks, menus, inner code, expressions."""
+        refs = list(self.functions())
+        for node in self.nodes:
+            refs += [node.glue] if node.glue else []
+            refs += [e.glue for e in node.exprs if e.glue]
+        return list(dict.fromkeys(refs))
 
 
 def _want(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
@@ -220,14 +269,38 @@ def _parm(data: dict[str, Any], where: str) -> ParmSpec:
 
 _ASSET_KEYS = {
     "type", "table", "label", "icon", "library", "inputs", "input_labels", "submenu", "cook",
-    "summary", "help", "min_houdini", "folder", "node",
+    "summary", "help", "min_houdini", "folder", "node", "signature",
 }
 _NODE_KEYS = {
     "name", "type", "inputs", "position", "display", "parms", "code_parm", "glue", "glue_args",
-    "glue_return", "bind_lines", "spare",
+    "glue_return", "bind_lines", "spare", "expr", "input_names", "output_names",
 }
+_EXPR_KEYS = {"parm", "hscript", "glue", "string"}
 _NODE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INPUT_REF_RE = re.compile(r"^\((\d+)\)$")
+_NODE_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?$")
+
+
+def split_input_ref(ref: str) -> tuple[str, int]:
+    """``"name"`` -> (name, 0); ``"name:2"`` -> (name, 2). ``"(N)"`` refs are not node refs."""
+    m = _NODE_REF_RE.match(ref)
+    if not m:
+        raise ValueError(f"input {ref!r} is neither '(N)' nor 'node[:output]'")
+    return m.group(1), int(m.group(2) or 0)
+
+
+def _expr(data: Any, where: str) -> ExprSpec:
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: each [[node.expr]] is a table")
+    unknown = sorted(set(data) - _EXPR_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    parm = _want(data, "parm", str, where)
+    hscript = _want(data, "hscript", str, where, "")
+    glue = _check_func(_want(data, "glue", str, where, ""), where)
+    if bool(hscript) == bool(glue):
+        raise SpecError(f"{where} '{parm}': give either hscript or glue")
+    return ExprSpec(parm, hscript, glue, _want(data, "string", bool, where, False))
 
 
 def _node(data: dict[str, Any], where: str, asset_parms: set[str], n_inputs: int) -> NodeSpec:
@@ -258,19 +331,28 @@ def _node(data: dict[str, Any], where: str, asset_parms: set[str], n_inputs: int
     glue = _check_func(_want(data, "glue", str, where, ""), where)
     if bool(code_parm) != bool(glue):
         raise SpecError(f"{where}: give both code_parm and glue, or neither")
+    exprs = tuple(_expr(e, f"{where} expr[{i}]") for i, e in enumerate(_want(data, "expr", list, where, [])))
+    driven = [e.parm for e in exprs]
+    clash = sorted({p for p in driven if driven.count(p) > 1} | (set(driven) & set(parms)))
+    if clash:
+        raise SpecError(f"{where}: parameter(s) {', '.join(clash)} given twice (parms and expr)")
     return NodeSpec(
         name=name,
         type=ntype,
         inputs=tuple(str(i) for i in inputs),
         position=(float(position[0]), float(position[1])),
         display=_want(data, "display", bool, where, False),
-        parms=tuple(sorted((str(k), _node_parm_value(v, where)) for k, v in parms.items())),
+        # TOML order: a multiparm count must come before its numbered instances (as Houdini saves them).
+        parms=tuple((str(k), _node_parm_value(v, where)) for k, v in parms.items()),
         code_parm=code_parm,
         glue=glue,
         glue_args=_want(data, "glue_args", str, where, ""),
         glue_return=_want(data, "glue_return", bool, where, False),
         bind_lines=tuple(str(v) for v in _want(data, "bind_lines", list, where, [])),
         spare=tuple(str(v) for v in spare),
+        exprs=exprs,
+        input_names=tuple(str(v) for v in _want(data, "input_names", list, where, [])),
+        output_names=tuple(str(v) for v in _want(data, "output_names", list, where, ["output1"])),
     )
 
 
@@ -286,10 +368,17 @@ def _check_network(nodes: tuple[NodeSpec, ...], where: str) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SpecError(f"{where}: inner node name(s) {', '.join(dupes)} used twice")
+    by_name = {n.name: n for n in nodes}
     for node in nodes:
         for ref in node.inputs:
-            if not _INPUT_REF_RE.match(ref) and ref not in names:
+            if _INPUT_REF_RE.match(ref):
+                continue
+            m = _NODE_REF_RE.match(ref)
+            if not m or m.group(1) not in by_name:
                 raise SpecError(f"{where}: node '{node.name}' input '{ref}' is neither '(N)' nor an inner node")
+            if int(m.group(2) or 0) >= len(by_name[m.group(1)].output_names):
+                raise SpecError(f"{where}: node '{node.name}' input '{ref}': that node has "
+                                f"{len(by_name[m.group(1)].output_names)} output(s)")
     if sum(n.display for n in nodes) != 1:
         raise SpecError(f"{where}: exactly one inner node must have display = true (the subnet's output)")
 
@@ -340,6 +429,18 @@ def load_spec(path: str | Path) -> AssetSpec:
         raise SpecError(f"{where}: a subnet asset ([[node]] tables) has no 'cook'; the inner nodes call the glue")
     if not nodes and "cook" not in data:
         raise SpecError(f"{where}: missing field 'cook' (or [[node]] tables for a subnet asset)")
+    signature = _want(data, "signature", dict, where, {})
+    ports: dict[str, tuple[tuple[str, str], ...]] = {}
+    for key in ("inputs", "outputs"):
+        entries = signature.get(key, [])
+        if any(not (isinstance(e, list) and len(e) == 2 and e[1] in COP_LAYER_TYPES) for e in entries):
+            raise SpecError(f"{where}: signature.{key} must be [name, type] pairs, type one of {', '.join(COP_LAYER_TYPES)}")
+        ports[key] = tuple((str(e[0]), str(e[1])) for e in entries)
+    if signature and (table != "Cop" or len(ports["inputs"]) != inputs[1]):
+        raise SpecError(f"{where}: a signature belongs to a Copernicus (Cop) asset and names each of its inputs")
+    min_houdini = _want(data, "min_houdini", str, where, "20.5")
+    if not re.fullmatch(r"\d+\.\d+", min_houdini):
+        raise SpecError(f"{where}: min_houdini must be 'MAJOR.MINOR', got {min_houdini!r}")
     return AssetSpec(
         source=path,
         type_name=type_name,
@@ -354,8 +455,10 @@ def load_spec(path: str | Path) -> AssetSpec:
         summary=_want(data, "summary", str, where).strip(),
         help=_want(data, "help", str, where).strip(),
         folders=tuple(folders),
-        min_houdini=_want(data, "min_houdini", str, where, "20.5"),
+        min_houdini=min_houdini,
         nodes=nodes,
+        cop_inputs=ports.get("inputs", ()),
+        cop_outputs=ports.get("outputs", ()),
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .names import split_type_name
 from .render import ds_quote
-from .spec import AssetSpec, NodeSpec, ParmSpec
+from .spec import AssetSpec, ExprSpec, NodeSpec, ParmSpec, split_input_ref
 
 #: The boundary every Houdini-written Contents.mime we read uses (MLOPs, SideFX Labs, AYON).
 BOUNDARY = "HOUDINIMIMEBOUNDARY0xD3ADD339-0x00000F49-0x56B122C9-0x00000001HOUDINIMIMEBOUNDARY"
@@ -227,30 +227,42 @@ def _flags(display: bool) -> str:
     return "flags =  " + " ".join(parts) + " colordefault on exposed on"
 
 
-def _output_connector(node: NodeSpec) -> int | None:
-    """Connector id of a node's output (inputs take 0..n-1); None for an ``output`` node."""
-    return None if node.type == "output" else len(node.inputs)
+def _output_connectors(node: NodeSpec) -> list[int]:
+    """Connector ids of a node's outputs (its inputs take 0..n-1); none for an ``output`` node."""
+    if node.type == "output":
+        return []
+    return [len(node.inputs) + k for k in range(len(node.output_names))]
 
 
 def _def(node: NodeSpec, by_name: dict[str, NodeSpec]) -> str:
-    out_id = _output_connector(node)
+    outs = _output_connectors(node)
     lines = ['comment ""', f"position {_num(node.position[0])} {_num(node.position[1])}",
-             f"connectornextid {len(node.inputs) + (0 if out_id is None else 1)}", _flags(node.display),
+             f"connectornextid {len(node.inputs) + len(outs)}", _flags(node.display),
              "outputsNamed3", "{"]
-    if out_id is not None:
-        lines.append(f'{out_id} "output1"')
+    lines += [f'{cid} "{name}"' for cid, name in zip(outs, node.output_names)]
     lines += ["}", "inputsNamed3", "{"]
+    wires: list[tuple[str, int]] = []
     for i, ref in enumerate(node.inputs):
         if ref.startswith("("):
-            lines.append(f'{i} \t{ref} "" 1 "input{i + 1}"')
+            lines.append(f'{i} \t{ref} "" 1 "{node.input_name(i)}"')
+            wires.append((ref, 0))
         else:
-            lines.append(f'{i} \t{ref} {_output_connector(by_name[ref])} 1 "input{i + 1}"')
+            src, k = split_input_ref(ref)
+            lines.append(f'{i} \t{src} {_output_connectors(by_name[src])[k]} 1 "{node.input_name(i)}"')
+            wires.append((src, k))
     lines += ["}", "inputs", "{"]
-    for i, ref in enumerate(node.inputs):
-        lines.append(f"{i} \t{ref} 0 1")
+    for i, (src, k) in enumerate(wires):
+        lines.append(f"{i} \t{src} {k} 1")
     lines += ["}", "stat", "{", "  create -1", "  modify -1", f"  author {AUTHOR}", "  access 0777", "}",
               "color UT_Color RGB 0.8 0.8 0.8 ", 'delscript ""', "exprlanguage hscript", "end"]
     return "\n".join(lines) + "\n"
+
+
+def expr_code(expr: ExprSpec) -> str:
+    """The Python of a glue-driven channel: the asset node is ``hou.pwd().parent()``."""
+    module, func = expr.glue.split(":")
+    pkg, mod = module.rsplit(".", 1)
+    return f"from {pkg} import {mod}\nreturn {mod}.{func}(hou.pwd().parent())"
 
 
 def _spare_default(parm: ParmSpec) -> str:
@@ -271,21 +283,34 @@ def _spareparmdef(node: NodeSpec, spec: AssetSpec) -> str:
     return text
 
 
+def _channel(name: str, expr: str, *, default: str = "0", string: bool = False, python: bool = False) -> str:
+    """One ``.chn`` channel, in the layout of AYON's and SideFX Labs' assets."""
+    lines = [f"    channel {name} {{", "      lefttype = extend", "      righttype = extend"]
+    if string:
+        lines.append('      defaultString = \\"\\"')
+    elif float(default) != 0:
+        lines.append(f"      default = {default}")
+    lines.append("      flags = 0")
+    value = f"value = {default} {default} " if not string and float(default) != 0 else ""
+    if python:
+        lines.append(f'      segment {{ length = 0 {value}expr = "{hscript_escape(expr)}" language = python }}')
+    else:
+        lines.append(f"      segment {{ length = 0 {value}expr = {hscript_escape(expr)} }}")
+    lines.append("    }")
+    return "\n".join(lines)
+
+
 def _chn(node: NodeSpec, spec: AssetSpec) -> str:
     channels = []
     for name in node.spare:
         parm = spec.parm(name)
-        if parm.type not in _NUMERIC:
-            continue
-        default = _spare_default(parm)
-        expr = f'ch(\\"../{name}\\")'
-        lines = [f"    channel {name} {{", "      lefttype = extend", "      righttype = extend"]
-        if float(default) != 0:
-            lines.append(f"      default = {default}")
-        lines.append("      flags = 0")
-        value = f"value = {default} {default} " if float(default) != 0 else ""
-        lines += [f"      segment {{ length = 0 {value}expr = {expr} }}", "    }"]
-        channels.append("\n".join(lines))
+        if parm.type in _NUMERIC:
+            channels.append(_channel(name, f'ch("../{name}")', default=_spare_default(parm)))
+    for e in node.exprs:
+        if e.glue:
+            channels.append(_channel(e.parm, expr_code(e), string=e.string, python=True))
+        else:
+            channels.append(_channel(e.parm, e.hscript, string=e.string))
     return "{\n" + "\n".join(channels) + "\n  }\n" if channels else ""
 
 
@@ -303,6 +328,9 @@ def _parm(node: NodeSpec, spec: AssetSpec) -> str:
             lines.append(_parm_line(name, f"[ {name}\t{_spare_default(parm)} ] "))
         else:
             lines.append(_parm_line(name, f'`chs(\\"../{name}\\")`'))
+    for e in node.exprs:
+        default = '""' if e.string else "0"
+        lines.append(_parm_line(e.parm, f"[ {e.parm}\t{default} ] "))
     lines.append("}")
     return "\n".join(lines) + "\n"
 

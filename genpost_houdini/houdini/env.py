@@ -103,8 +103,8 @@ def genpost_command(environ: Mapping[str, str] | None = None) -> list[str]:
     candidates = [read_record(None, env)]
     folder = config_dir(env)
     if folder.is_dir():
-        for rec in sorted(folder.glob("houdini_env-py*.json")):
-            candidates.append(read_record(rec.stem.split("-py", 1)[1], env))
+        for record_file in sorted(folder.glob("houdini_env-py*.json")):
+            candidates.append(read_record(record_file.stem.split("-py", 1)[1], env))
     for rec in candidates:
         if rec is not None and rec.python.is_file():
             script = rec.python.parent / ("genpost.exe" if os.name == "nt" else "genpost")

@@ -13,9 +13,10 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import BadInputError
 
-#: Layer each job kind writes in its output folder (sublayered onto the stage).
-LAYER_NAMES = {"setext": "setext.usda", "crowd": "crowd.usda"}
 CLASSICAL = "classical"
+#: Job parameters the builders below set from differently named node parameters (or derive);
+#: any other job parameter is taken from the node parameter of the same name (lop.passthrough_parms).
+MAPPED_PARAMS = frozenset({"stage", "frames", "out", "source", "source_matte", "no_consent_record"})
 
 
 def _text(values: Mapping[str, Any], key: str) -> str:
@@ -95,7 +96,8 @@ def write_job(kind: str, params: Mapping[str, Any]) -> Path:
 
     path = job_file_path(params["out"], kind)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_job_file(path, kind, params, absolute_paths=True, description=f"written by a Houdini {kind} node")
+    return write_job_file(path, kind, params, absolute_paths=True, description=f"written by a Houdini {kind} node",
+                          import_job=False)
 
 
 def run_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], frames: str) -> list[str]:
@@ -103,8 +105,21 @@ def run_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], frames: s
     return [*genpost, "run", os.fspath(job_file), "--frames", frames, "--progress", "openjd"]
 
 
+def openjd_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], bundle: str | os.PathLike[str]) -> list[str]:
+    """``genpost farm openjd JOB --out BUNDLE``: the Open Job Description bundle of a job file."""
+    return [*genpost, "farm", "openjd", os.fspath(job_file), "--out", os.fspath(bundle)]
+
+
+def bundle_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """Where a node's Submit to Farm writes the OpenJD bundle: ``OUT/.genpost/openjd``."""
+    return Path(out_dir) / ".genpost" / "openjd"
+
+
 def layer_path(kind: str, out_dir: str | os.PathLike[str]) -> Path:
-    return Path(out_dir) / LAYER_NAMES[kind]
+    """The layer a job kind writes in its output folder (``setext.usda``, ``crowd.usda``)."""
+    from ..jobs.registry import job_kind
+
+    return Path(out_dir) / job_kind(kind).layer_name
 
 
 _EXIT_MEANING = {

@@ -1,19 +1,20 @@
-"""PDG glue for wedging a genpost job in TOPs: work items = frame chunks x wedges.
+"""PDG glue of the GenPost Wedge TOP: work items = frame chunks x wedges, outputs = what they wrote.
 
-A TOP cannot be a Python-type operator, so ``genpost::wedge::1.0`` (hda/wedge_top.toml) is a
-subnet asset around a **Python Processor TOP** whose Generate callback is one line::
+``genpost::wedge::1.0`` (hda/wedge_top.toml) is a subnet of two Python Processor TOPs whose
+onGenerate bodies are one call each:
 
-    from genpost_houdini.houdini import wedge
-    wedge.on_generate(self, item_holder, upstream_items, generation_type)
+* ``generate_work_items``: :func:`on_generate` -- one work item per chunk x wedge, each running
+  ``GENPOST run JOB --frames A-B [--wedge-index W] --progress text`` out of process on whatever
+  scheduler cooks it. ``GENPOST`` is the asset's ``genpost`` parameter (default ``genpost``, found
+  on the worker's PATH; empty: ``$GENPOST`` of this session, else ``genpost``), never a path of
+  the artist's environment.
+* ``register_outputs`` (generated as each upstream item cooks): :func:`on_register_outputs` --
+  one item per cooked chunk carrying, as output files, the EXR frames that chunk wrote
+  (``file/image/exr``) and, on a wedge's first chunk, the wedge's layer (``file/usd``).
 
-with spare parameters ``jobfile`` (a job file, e.g. the one a GenPost LOP wrote into
-``OUT/.genpost/``), ``seeds`` (``1,2,3`` or ``1-4``), ``prompts`` (one per line),
-``strengths`` (``0.5,0.7`` or ``0.2-0.8:0.2``), ``chunksize``, optional ``frames`` and optional
-``outdir`` (replaces the job's output folder). Each work
-item runs ``genpost run JOB --frames A-B --wedge-index W`` out of process and expects its EXR
-frames (tag ``file/image/exr``) and the USD layer (``file/usd``); each wedge writes its own
-folder. The helpers that build work items live in ``genpost_houdini.farm.pdg`` (no pdg import).
-GPU jobs: give the local scheduler one slot per GPU.
+Everything this module imports at generate time is the standard library and genpost modules that
+need nothing else (checked by tests/hda/test_import_closure.py): Houdini's Python has no
+third-party packages, and the job modules are never imported here (``import_job=False``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import BadInputError
-from . import env
 
-WEDGE_PARMS = ("jobfile", "seeds", "prompts", "strengths", "chunksize", "frames", "outdir")
+WEDGE_PARMS = ("jobfile", "seeds", "prompts", "strengths", "chunksize", "frames", "genpost", "outdir")
+#: The command a work item starts genpost with when the node's parameter and $GENPOST are empty.
+DEFAULT_GENPOST = "genpost"
 
 
 def wedge_values(seeds: str = "", prompts: str = "", strengths: str = "", *, kind: str = "setext") -> dict[str, list[Any]]:
@@ -51,32 +53,24 @@ def wedged_job_file(job_file: str | os.PathLike[str], wedges: Mapping[str, list[
     given) as ``OUT/.genpost/wedge_job.json``; return it."""
     from ..farm.jobfile import load_job_file, write_job_file
 
-    spec = load_job_file(job_file)
+    spec = load_job_file(job_file, import_job=False)
     merged = {**spec.wedges, **wedges}
     out_dir = Path(out).absolute() if out else spec.out_dir
     path = out_dir / ".genpost" / "wedge_job.json"
     return write_job_file(path, spec.kind, spec.params, wedges=merged, absolute_paths=True,
-                          description=f"wedges of {os.fspath(job_file)}", out=out_dir)
+                          description=f"wedges of {os.fspath(job_file)}", out=out_dir, import_job=False)
 
 
-def genpost_executable(environ: Mapping[str, str] | None = None) -> str:
-    """The one executable a work item's command starts with (the model environment's ``genpost``)."""
-    cmd = env.genpost_command(environ)
-    if len(cmd) != 1:
-        raise BadInputError(
-            f"work items need a `genpost` executable, found only `{' '.join(cmd)}`: {env.SETUP_HINT}"
-        )
-    return cmd[0]
+def genpost_for_items(value: str = "", environ: Mapping[str, str] | None = None) -> str:
+    """The executable a work item's command starts with: the node's ``genpost`` parameter, else
+    ``$GENPOST``, else ``genpost`` (resolved on the worker's PATH when the item runs)."""
+    env = os.environ if environ is None else environ
+    return value.strip() or env.get("GENPOST", "").strip() or DEFAULT_GENPOST
 
 
-def add_work_items(
-    item_holder: Any,
-    values: Mapping[str, Any],
-    *,
-    upstream_items: Sequence[Any] = (),
-    genpost: str | None = None,
-) -> list[Any]:
+def add_work_items(item_holder: Any, values: Mapping[str, Any], *, upstream_items: Sequence[Any] = ()) -> list[Any]:
     """Add the work items for the node's parameter ``values``; returns them."""
+    from ..farm.jobfile import load_job_file
     from ..farm.pdg import generate
 
     job = str(values.get("jobfile") or "").strip()
@@ -84,27 +78,21 @@ def add_work_items(
         raise BadInputError("wedge TOP: 'Job File' is empty")
     if not Path(job).is_file():
         raise BadInputError(f"wedge TOP: job file {job} not found")
-    kind = _kind_of(job)
+    kind = load_job_file(job, import_job=False).kind
     wedges = wedge_values(str(values.get("seeds", "")), str(values.get("prompts", "")),
                           str(values.get("strengths", "")), kind=kind)
     wedged = wedged_job_file(job, wedges, str(values.get("outdir") or "").strip() or None)
-    parents = list(upstream_items) or [None]
     items: list[Any] = []
-    for parent in parents:
+    for parent in list(upstream_items) or [None]:
         items += generate(
             item_holder, wedged,
             chunk_size=max(1, int(values.get("chunksize") or 8)),
             frames=str(values.get("frames") or "").strip() or None,
-            genpost=genpost or genpost_executable(),
+            genpost=genpost_for_items(str(values.get("genpost") or "")),
             parent=parent,
+            import_job=False,
         )
     return items
-
-
-def _kind_of(job_file: str) -> str:
-    from ..farm.jobfile import load_job_file
-
-    return load_job_file(job_file).kind
 
 
 def _evaluate(processor: Any, name: str) -> Any:
@@ -121,20 +109,54 @@ def _evaluate(processor: Any, name: str) -> Any:
     return ""
 
 
+def _result(name: str) -> Any:
+    import pdg  # noqa: PLC0415 - only inside Houdini
+
+    return getattr(pdg.result, name)
+
+
+def _report(processor: Any, exc: BadInputError) -> Any:
+    """A bad job file or field: the node's ``cookError`` where PDG offers it (then
+    ``pdg.result.Failure``); otherwise re-raised, so the cook still fails with the message."""
+    if not hasattr(processor, "cookError"):
+        raise exc
+    processor.cookError(str(exc))
+    return _result("Failure")
+
+
 def on_generate(processor: Any, item_holder: Any, upstream_items: Sequence[Any], generation_type: Any) -> Any:
-    """Python Processor onGenerate: work items for chunks x wedges; returns ``pdg.result``.
-
-    A bad job file or wedge field is reported with the node's ``cookError`` where PDG offers it
-    (then ``pdg.result.Failure``); otherwise the error is raised, so a callback that does not
-    return the result still fails the cook with the message."""
-    import pdg  # noqa: PLC0415
-
+    """onGenerate of ``generate_work_items``: work items for chunks x wedges; ``pdg.result``."""
     values = {name: _evaluate(processor, name) for name in WEDGE_PARMS}
     try:
         add_work_items(item_holder, values, upstream_items=upstream_items)
     except BadInputError as exc:
-        if not hasattr(processor, "cookError"):
-            raise
-        processor.cookError(str(exc))
-        return pdg.result.Failure
-    return pdg.result.Success
+        return _report(processor, exc)
+    return _result("Success")
+
+
+def _string_attrib(item: Any, name: str) -> str:
+    try:
+        value = item.stringAttribValue(name)
+    except Exception:  # noqa: BLE001 - PDG raises its own error types for a missing attribute
+        return ""
+    return str(value or "")
+
+
+def on_register_outputs(processor: Any, item_holder: Any, upstream_items: Sequence[Any], generation_type: Any) -> Any:
+    """onGenerate of ``register_outputs`` (each upstream item is cooked): one item per cooked
+    chunk, whose output files are what that chunk wrote (see farm.pdg.chunk_outputs)."""
+    from ..farm.pdg import register_outputs
+    from ..shot.frames import parse_frame_range
+
+    try:
+        for upstream in upstream_items:
+            out = _string_attrib(upstream, "genpost_out")
+            frames = _string_attrib(upstream, "genpost_frames")
+            if not out or not frames:
+                raise BadInputError("wedge TOP: an upstream work item has no genpost_out/genpost_frames "
+                                    "attribute (connect this node after generate_work_items)")
+            item = item_holder.addWorkItem(parent=upstream)
+            register_outputs(item, out, parse_frame_range(frames), _string_attrib(upstream, "genpost_layer"))
+    except BadInputError as exc:
+        return _report(processor, exc)
+    return _result("Success")

@@ -103,6 +103,11 @@ class FrameSeq:
         return self.pattern
 
 
+def has_frame_token(text: str | os.PathLike[str]) -> bool:
+    """True when ``text`` holds a frame token (####, %04d, $F4, <F>): a sequence, not one file."""
+    return _TOKEN.search(os.fspath(text)) is not None
+
+
 def output_pattern(folder: str | os.PathLike[str], name: str, ext: str = "exr") -> FrameSeq:
     """The canonical output pattern ``folder/name.####.ext``."""
     return FrameSeq.parse(os.path.join(os.fspath(folder), f"{name}.####.{ext}"))

@@ -43,7 +43,7 @@ class FakeWorkItem:
     def addExpectedOutputFile(self, path: str, tag: str, own: bool) -> None:  # noqa: N802
         self.expected.append((path, tag, own))
 
-    def addOutputFile(self, path: str, tag: str, hash_code: int, own: bool) -> None:  # noqa: N802
+    def addOutputFile(self, path: str, tag: str = "", hash_code: int = 0, own: bool = False) -> None:  # noqa: N802
         self.outputs.append((path, tag, hash_code, own))
 
 
@@ -73,6 +73,7 @@ def test_generate_chunks_times_wedges(tmp_path: Path, toy_kind: str) -> None:
     out = tmp_path / "out" / "wedge_0001_seed2_strength0.5"
     assert (str(out / "toy.0005.exr"), "file/image/exr", True) in second.expected
     assert gp.wedge_from_work_item(second) == 1
+    assert [i.attribs["genpost_chunk"] for i in items] == [0, 1, 2] * 2
 
 
 def test_command_runs_and_outputs_registered(tmp_path: Path, toy_kind: str) -> None:
@@ -85,6 +86,20 @@ def test_command_runs_and_outputs_registered(tmp_path: Path, toy_kind: str) -> N
     assert [Path(p).name for p, _ in added] == ["toy.0003.exr", "toy.0004.exr"]
     assert all(t == "file/image/exr" for _, t in added)
     assert [o[1] for o in item.outputs] == ["file/image/exr", "file/image/exr"]
+
+
+def test_a_wedge_layer_is_declared_by_its_first_chunk_only(tmp_path: Path, toy_kind: str, monkeypatch) -> None:
+    from genpost_houdini.jobs import registry
+
+    layered = registry.JobKind("toy", "toyjob", registry.JOB_KINDS["toy"].params, image_name="toy", layer_name="toy.usda")
+    monkeypatch.setitem(registry.JOB_KINDS, "toy", layered)
+    job = make_toy_job(tmp_path, range(1, 11), wedges={"seed": [1, 2]})
+    plans = gp.plan_work_items(job, chunk_size=4)
+    declared = [p for plan in plans for p, _ in plan.expected_outputs]
+    assert len(declared) == len(set(declared)) == 2 * (10 + 1)
+    firsts = [plan for plan in plans if plan.attributes["genpost_layer"]]
+    assert [plan.attributes["genpost_chunk"] for plan in firsts] == [0, 0]
+    assert {Path(plan.attributes["genpost_layer"]).parent for plan in firsts} == {plan.out_dir for plan in firsts}
 
 
 def test_tags() -> None:

@@ -37,8 +37,13 @@ def _id(spec) -> str:
 PYTHON_SPECS = [s for s in SPECS if not s.is_subnet]
 
 
+def _lib_dir(spec) -> Path:
+    """``otls/<library>`` or, for assets that need a later Houdini, ``houdiniNN/otls/<library>``."""
+    return ROOT / spec.otls_dir / spec.library
+
+
 def _op_dir(spec) -> Path:
-    return OTLS / spec.library / render.operator_folder_name(spec)
+    return _lib_dir(spec) / render.operator_folder_name(spec)
 
 
 def _sections(path: Path) -> list[tuple[str, str]]:
@@ -74,13 +79,15 @@ def test_build_is_deterministic_and_check_detects_drift(tmp_path):
     write_tree(first, out)
     assert diff_tree(first, out) == []
     assert main(["hda", "build", "--check", "--out", str(out)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"otls", "houdini21"}  # version folders beside otls/
     dialog = next(out.rglob("DialogScript"))
     dialog.write_text(dialog.read_text() + "\n")
-    (out / SPECS[0].library / "stray.txt").write_text("x")
+    lib = tmp_path / SPECS[0].otls_dir / SPECS[0].library
+    (lib / "stray.txt").write_text("x")
     assert main(["hda", "build", "--check", "--out", str(out)]) == 4
     assert main(["hda", "build", "--out", str(out)]) == 0  # rebuild repairs and removes the stray
-    assert diff_tree(first, out) == [] and not (out / SPECS[0].library / "stray.txt").exists()
-    shutil.rmtree(out / SPECS[0].library)
+    assert diff_tree(first, out) == [] and not (lib / "stray.txt").exists()
+    shutil.rmtree(lib)
     assert any("missing" in p for p in diff_tree(first, out))
 
 
@@ -93,7 +100,7 @@ def test_name_encoding():
 
 @pytest.mark.parametrize("spec", SPECS, ids=_id)
 def test_library_sections_list_and_index(spec):
-    lib = OTLS / spec.library
+    lib = _lib_dir(spec)
     assert lib.name.endswith(".hda") and lib.is_dir()
     entries = _sections(lib / "Sections.list")
     on_disk = sorted(p.name for p in lib.iterdir() if p.name != "Sections.list")
@@ -249,9 +256,10 @@ def test_houdini_package_runner_flake8_on_otls(tmp_path):
     if not exe.exists():
         pytest.skip("houdini_package_flake8 not installed beside this Python")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    cmd = [str(exe), "--houdini-root", str(ROOT), "--houdini-items", "otls", "--select", "E9,F63,F7,F82"]
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    for root in [ROOT, *sorted(ROOT.glob("houdini[0-9]*"))]:  # otls/ and the version folders' otls/
+        cmd = [str(exe), "--houdini-root", str(root), "--houdini-items", "otls", "--select", "E9,F63,F7,F82"]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_spec_errors_name_the_field(tmp_path):

@@ -27,9 +27,45 @@ def _enabled(expr: str, version: str) -> bool:
     return ok
 
 
+def _hpath_for(data: dict, version: str) -> list[Path]:
+    """The HOUDINI_PATH entries the package adds in Houdini ``version`` (plain strings, and
+    ``{"<expression>": "<path>"}`` items whose expression holds)."""
+    entries = data["hpath"] if isinstance(data["hpath"], list) else [data["hpath"]]
+    paths = []
+    for item in entries:
+        pairs = item.items() if isinstance(item, dict) else [("", item)]
+        for expr, value in pairs:
+            if not expr or _enabled(expr, version):
+                paths.append(Path(value.replace("$HOUDINI_PACKAGE_PATH", str(ROOT))))
+    return paths
+
+
+def _asset_tables(folder: Path) -> set[str]:
+    tables = set()
+    for index in folder.glob("otls/*.hda/INDEX__SECTION"):
+        fields = dict(line.split(":", 1) for line in index.read_text().splitlines() if ":" in line)
+        tables.add(fields["Table"].strip())
+    return tables
+
+
+def test_copernicus_asset_is_offered_from_houdini_21_only():
+    data = json.loads((ROOT / "package.json").read_text())
+    for version in ("20.5", "20.5.332"):
+        paths = _hpath_for(data, version)
+        assert paths == [ROOT]
+        assert "Cop" not in set().union(*(_asset_tables(p) for p in paths)), version
+        assert {"Lop", "Sop", "Top"} <= _asset_tables(ROOT)
+    for version in ("21.0", "21.0.440", "22.0"):
+        paths = _hpath_for(data, version)
+        assert "Cop" in set().union(*(_asset_tables(p) for p in paths)), version
+    # every version folder holds only an otls/ (no scripts or start-up files loaded twice)
+    for folder in ROOT.glob("houdini[0-9]*"):
+        assert [p.name for p in folder.iterdir()] == ["otls"], folder
+
+
 def test_package_json_keys():
     data = json.loads((ROOT / "package.json").read_text())
-    assert data["hpath"] == "$HOUDINI_PACKAGE_PATH"
+    assert data["hpath"][0] == "$HOUDINI_PACKAGE_PATH"
     assert data["load_package_once"] is True
     env = {k: v for item in data["env"] for k, v in item.items()}
     assert env["GENPOST_ROOT"] == "$HOUDINI_PACKAGE_PATH"

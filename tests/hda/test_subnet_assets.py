@@ -1,7 +1,8 @@
-"""Static checks of the subnet assets (TOP wedge, Copernicus generate): Contents.dir against its
-Sections.list, Contents.mime parsed as MIME with Python's email package, every inner node's
-sections, the hscript .def/.parm/.chn/.spareparmdef text, the glue the inner code calls, and
-the wedge / snippet glue driven with the values the inner node's spare parameters deliver."""
+"""Static checks of the subnet assets (Set Extension and Crowd LOPs, TOP wedge, Copernicus
+generate): Contents.dir against its Sections.list, Contents.mime parsed as MIME with Python's
+email package, every inner node's sections, the hscript .def/.parm/.chn/.spareparmdef text, the
+glue the inner code and channel expressions call, and the wedge / snippet glue driven with the
+values the inner nodes deliver."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _id(spec) -> str:
 
 
 def _contents_dir(spec) -> Path:
-    return OTLS / spec.library / render.operator_folder_name(spec) / "Contents.dir"
+    return ROOT / spec.otls_dir / spec.library / render.operator_folder_name(spec) / "Contents.dir"
 
 
 def _parts(spec) -> list[tuple[str, str]]:
@@ -69,9 +70,14 @@ def _unquote(value: str) -> str:
     return re.sub(r"\\(.)", r"\1", value[1:-1])
 
 
-def test_both_subnet_assets_are_built():
+def test_every_asset_but_the_sop_is_a_subnet():
     found = {(s.table, s.type_name) for s in SUBNETS}
-    assert found == {("Top", "genpost::wedge::1.0"), ("Cop", "genpost::generate::1.0")}
+    assert found == {("Top", "genpost::wedge::1.0"), ("Cop", "genpost::generate::1.0"),
+                     ("Lop", "genpost::set_extension::1.0"), ("Lop", "genpost::crowd_replicate::1.0")}
+    for spec in SUBNETS:
+        index = (_contents_dir(spec).parents[1] / "INDEX__SECTION").read_text()
+        assert re.search(r"^Subnet:\s+true$", index, re.M) and re.search(r"^Python:\s+false$", index, re.M)
+        assert not (_contents_dir(spec).parent / "PythonCook").exists()
 
 
 @pytest.mark.parametrize("spec", SUBNETS, ids=_id)
@@ -107,7 +113,7 @@ def test_contents_mime_holds_the_network_in_houdini_order(spec):
             assert base + ext in payload, f"{base}{ext} missing"
         assert payload[base + ".init"].startswith(f"type = {node.type}\nmatchesdef = ")
         assert (base + ".spareparmdef" in payload) == bool(node.spare)
-        assert (base + ".chn" in payload) == any(spec.parm(p).type in NUMERIC for p in node.spare)
+        assert (base + ".chn" in payload) == (any(spec.parm(p).type in NUMERIC for p in node.spare) or bool(node.exprs))
     child_parts = [n for n in names[5:-2]]
     assert all(n.startswith("hdaroot/") for n in child_parts)
     # each node's sections are contiguous and in .init, .def, [.spareparmdef], [.chn], .parm, .userdata order
@@ -167,7 +173,7 @@ def _inner_code(spec, node) -> str:
 @pytest.mark.parametrize("spec", SUBNETS, ids=_id)
 def test_inner_code_is_a_short_call_into_existing_glue(spec):
     coded = [n for n in spec.nodes if n.code_parm]
-    assert coded
+    assert coded or any(n.exprs for n in spec.nodes)
     for node in coded:
         code = _inner_code(spec, node)
         assert code == subnet.node_code(spec, node)
@@ -194,27 +200,87 @@ def test_inner_code_is_a_short_call_into_existing_glue(spec):
     assert "hou" not in sys.modules or getattr(sys.modules["hou"], "__file__", None) is None
 
 
-def test_wedge_processor_carries_every_parameter_the_glue_reads():
+def test_wedge_processors_carry_what_the_glue_reads():
     from genpost_houdini.houdini import wedge
 
     spec = next(s for s in SUBNETS if s.table == "Top")
-    node = next(n for n in spec.nodes if n.type == "pythonprocessor")
-    assert node.code_parm == "generate" and node.glue == "genpost_houdini.houdini.wedge:on_generate"
-    assert set(node.spare) == set(wedge.WEDGE_PARMS)
+    first, second = [n for n in spec.nodes if n.type == "pythonprocessor"]
+    assert first.code_parm == "generate" and first.glue == "genpost_houdini.houdini.wedge:on_generate"
+    assert set(first.spare) == set(wedge.WEDGE_PARMS)
+    assert second.glue == "genpost_houdini.houdini.wedge:on_register_outputs" and second.inputs == (first.name,)
+    # "2" Automatic, "0" Each Upstream Item is Cooked (SideFX Labs roptopkarma's menu tokens)
+    assert dict(first.parms)["pdg_workitemgeneration"] == '"2"'
+    assert dict(second.parms)["pdg_workitemgeneration"] == '"0"'
+    assert spec.parm("genpost").default == ("genpost",)
     help_text = (_contents_dir(spec).parent / "Help").read_text()
     assert "one slot per GPU" in help_text and "file/image/exr" in help_text and "file/usd" in help_text
 
 
-def test_cop_snippet_binds_what_the_glue_reads():
+def _chn_exprs(text: str) -> dict[str, tuple[str, bool]]:
+    """channel name -> (expression, is Python) of a .chn section."""
+    found = {}
+    for name, body in re.findall(r"    channel (\w+) \{\n(.*?)\n    \}", text, re.S):
+        m = re.search(r'segment \{ length = 0 (?:value = \S+ \S+ )?expr = (".*"|\S.*?)( language = python)? \}$', body, re.S)
+        assert m, body
+        expr = _unquote(m.group(1)) if m.group(2) else m.group(1).replace('\\"', '"')
+        found[name] = (expr, bool(m.group(2)))
+    return found
+
+
+@pytest.mark.parametrize("spec", [s for s in SUBNETS if s.table == "Lop"], ids=_id)
+def test_lop_loads_the_layer_through_built_in_lops(spec):
+    assert [n.type for n in spec.nodes] == ["error", "sublayer", "output"]
+    payload = dict(_parts(spec))
+    error, loader, _ = spec.nodes
+    loader_parms = _parm_values(payload[f"hdaroot/{loader.name}.parm"])
+    assert loader_parms["editrootlayer"] == '"on"' and loader_parms["num_files"] == "1"
+    error_parms = _parm_values(payload[f"hdaroot/{error.name}.parm"])
+    assert error_parms["severity1"] == '"warn"' and error_parms["numerror"] == "1"
+    expected = {error.name: {"errormsg1": "missing_output_message", "enable1": "missing_output_warns"},
+                loader.name: {"filepath1": "layer_file", "enable1": "layer_loads"}}
+    from genpost_houdini.houdini import lop
+
+    for node in (error, loader):
+        exprs = _chn_exprs(payload[f"hdaroot/{node.name}.chn"])
+        assert set(exprs) == set(expected[node.name])
+        for parm, func in expected[node.name].items():
+            code, is_python = exprs[parm]
+            assert is_python and code == f"from genpost_houdini.houdini import lop\nreturn lop.{func}(hou.pwd().parent())"
+            compile("def _expr():\n" + "".join(f"    {line}\n" for line in code.splitlines()), parm, "exec")
+            assert len(inspect.signature(getattr(lop, func)).parameters) == 1
+    ds = {p["name"]: p for p in parse_dialog_script((_contents_dir(spec).parent / "DialogScript").read_text())["parms"]}
+    assert ds["loadfromdisk"]["type"] == "toggle" and ds["loadfromdisk"]["label"] == "Load from Disk"
+    assert ds["generate"]["type"] == "button" and ds["generate"]["tags"]["script_callback"] == "hou.phm().on_generate(kwargs)"
+    assert ds["submit"]["label"] == "Submit to Farm" and ds["submit"]["tags"]["script_callback"] == "hou.phm().on_submit(kwargs)"
+    assert "sublayer" not in ds  # the old Python-type cook's toggle; Load from Disk replaces it
+
+
+def test_cop_snippet_signature_and_bindings():
     spec = next(s for s in SUBNETS if s.table == "Cop")
+    assert spec.otls_dir == "houdini21/otls" and spec.min_houdini == "21.0"
+    inputs_node = next(n for n in spec.nodes if n.type == "input")
     node = next(n for n in spec.nodes if n.type == "pythonsnippet")
-    assert node.glue == "genpost_houdini.houdini.cop:snippet" and node.glue_return
-    for name in node.spare:
-        assert any(line.startswith("#bind parm " + name + " ") for line in node.bind_lines), name
-    for layer in ("C", "depth", "mask"):
-        assert f"#bind layer {layer}" in node.bind_lines
-    assert len(node.inputs) == spec.inputs[1] == 3
-    assert "unconfirmed" in (_contents_dir(spec).parent / "Help").read_text()
+    assert node.code_parm == "pythoncode" and node.glue == "genpost_houdini.houdini.cop:snippet" and node.glue_return
+    assert node.inputs == ("inputs:0", "inputs:1", "inputs:2") and len(inputs_node.output_names) == spec.inputs[1]
+    parms = {k: v.strip('"') for k, v in node.parms}
+    ports = [(parms[f"input{i}_name"], parms[f"input{i}_type"]) for i in range(1, int(parms["inputs"]) + 1)]
+    layer_type = {"RGBA": "float4", "Mono": "float"}
+    assert ports == [(name, layer_type[t]) for name, t in spec.cop_inputs]
+    assert [(parms["output1_name"], parms["output1_type"])] == [(n, layer_type[t]) for n, t in spec.cop_outputs]
+    bound = {parms[f"bindings{i}_name"]: parms[f"bindings{i}_type"] for i in range(1, int(parms["bindings"]) + 1)}
+    assert bound == {"generator": "string", "model": "string", "prompt": "string", "seed": "int",
+                     "strength": "float", "frame": "int"}
+    for name, kind in bound.items():
+        assert f"#bind parm {name} {kind}" in node.bind_lines
+    driven = {e.parm: e.hscript for e in node.exprs}
+    assert driven == {"bindings4_intval": 'ch("../seed")', "bindings5_fval": 'ch("../strength")', "bindings6_intval": "$F"}
+    for i, name in ((1, "generator"), (2, "model"), (3, "prompt")):
+        assert parms[f"bindings{i}_sval"] == f'`chs("../{name}")`'
+    payload = dict(_parts(spec))
+    assert 'outputsNamed3\n{\n3 "C"\n}' in payload[f"hdaroot/{node.name}.def"]
+    ds = (_contents_dir(spec).parent / "DialogScript").read_text()
+    assert "    signature\tdefault\tDefault\t{ RGBA Mono Mono }\t{ RGBA }\n" in ds
+    assert "    input\tinput2\tdepth\n" in ds and "    output\toutput1\tC\n" in ds
 
 
 def test_subnet_build_is_deterministic_and_drift_is_caught(tmp_path):
@@ -225,12 +291,12 @@ def test_subnet_build_is_deterministic_and_drift_is_caught(tmp_path):
     out = tmp_path / "otls"
     write_tree(first, out)
     assert main(["hda", "build", "--check", "--out", str(out)]) == 0
-    target = out / mimes[0]
+    target = tmp_path / mimes[0]  # tree paths are relative to the package root, otls/'s parent
     target.write_text(target.read_text().replace("matchesdef = 0", "matchesdef = 1", 1))
     assert any("differs" in p and "Contents.mime" in p for p in diff_tree(first, out))
     assert main(["hda", "build", "--check", "--out", str(out)]) == 4
     assert main(["hda", "build", "--out", str(out)]) == 0 and diff_tree(first, out) == []
-    assert main(["hda", "build", "--check"]) == 0  # the committed otls/
+    assert main(["hda", "build", "--check"]) == 0  # the committed otls/ and houdini21/otls/
 
 
 def test_parm_value_quoting():
@@ -349,9 +415,8 @@ def job_file(tmp_path):
 def test_wedge_callback_with_the_inner_nodes_values(fake_pdg, job_file, tmp_path, monkeypatch):
     from genpost_houdini.houdini import wedge
 
-    monkeypatch.setattr(wedge, "genpost_executable", lambda environ=None: "/opt/genpost/bin/genpost")
     values = {"jobfile": str(job_file), "frames": "", "chunksize": 4, "outdir": str(tmp_path / "elsewhere"),
-              "seeds": "1,2", "prompts": "", "strengths": ""}
+              "seeds": "1,2", "prompts": "", "strengths": "", "genpost": "/opt/genpost/bin/genpost"}
     holder = _Holder()
     assert wedge.on_generate(_Processor(values), holder, [], None) == "Success"
     assert len(holder.items) == 2 * 2  # 2 seeds x frames 1001-1006 in chunks of 4 (4 + 2)
@@ -369,25 +434,47 @@ def test_wedge_callback_with_the_inner_nodes_values(fake_pdg, job_file, tmp_path
 
 
 class _Layer:
-    """What the snippet reads and writes of a hou.ImageLayer (SideFX's; not installable)."""
+    """hou.ImageLayer as the types-houdini stubs describe the calls the snippet makes (SideFX's;
+    not installable): buffer row 0 is the bottom row; a frozen copy is writable."""
 
-    def __init__(self, array=None):
-        self.array, self.window = array, None
+    def __init__(self, array, storage="Float32"):
+        import numpy as np
+
+        self.array = np.asarray(array, np.float32)
+        self.storage, self.frozen = storage, False
 
     def bufferResolution(self):  # noqa: N802
         return self.array.shape[1], self.array.shape[0]
 
-    def allBufferElements(self):  # noqa: N802
-        return self.array.astype("float32").tobytes()
+    def allBufferElements(self, storagetype, channels):  # noqa: N802
+        import numpy as np
 
-    def dataWindow(self):  # noqa: N802
-        return (0, 0, self.array.shape[1], self.array.shape[0])
+        assert storagetype == "Float32"
+        h, w, c = self.array.shape
+        out = np.ones((h, w, channels), np.float32)  # widened like Houdini: missing channels = 1
+        out[..., : min(c, channels)] = self.array[..., :channels]
+        return out.tobytes()
 
-    def setDataWindow(self, window):  # noqa: N802
-        self.window = window
+    def freeze(self):
+        copy = _Layer(self.array.copy(), self.storage)
+        copy.frozen = True
+        return copy
+
+    def storageType(self):  # noqa: N802
+        return self.storage
+
+    def setStorageType(self, storagetype):  # noqa: N802
+        self.storage = storagetype
+
+    def channelCount(self):  # noqa: N802
+        return self.array.shape[2]
 
     def setAllBufferElements(self, data):  # noqa: N802
-        self.data = data
+        import numpy as np
+
+        assert self.frozen, "only a frozen layer is writable"
+        dtype = {"Float32": np.float32, "Float16": np.float16}[self.storage]
+        self.array = np.frombuffer(data, dtype).astype(np.float32).reshape(self.array.shape)
 
 
 def test_cop_snippet_uses_the_bound_parameters(monkeypatch):
@@ -396,21 +483,28 @@ def test_cop_snippet_uses_the_bound_parameters(monkeypatch):
     from genpost_houdini.houdini import cop
 
     hou = types.ModuleType("hou")
-    hou.ImageLayer = _Layer
-    hou.frame = lambda: 1001.0
+    hou.imageLayerStorageType = types.SimpleNamespace(Float32="Float32", Float16="Float16", Int8="Int8")
+    hou.frame = lambda: 1.0  # the bound frame wins
     monkeypatch.setitem(sys.modules, "hou", hou)
     h, w = 12, 16
-    rgb = np.tile(np.linspace(0, 1, w, dtype=np.float32)[None, :, None], (h, 1, 3))
+    rgba = np.concatenate([np.tile(np.linspace(0, 1, w, dtype=np.float32)[None, :, None], (h, 1, 3)),
+                           np.full((h, w, 1), 0.25, np.float32)], axis=-1)
     mask = np.zeros((h, w, 1), np.float32)
     mask[4:8, 6:10] = 1
     depth = np.full((h, w, 1), 5.0, np.float32)
-    kwargs = {"C": _Layer(rgb), "depth": _Layer(depth), "mask": _Layer(mask),
-              "generator": "classical", "model": "", "prompt": "", "seed": 3, "strength": 1.0}
+    kwargs = {"C": _Layer(rgba), "depth": _Layer(depth), "mask": _Layer(mask),
+              "generator": "classical", "model": "", "prompt": "", "seed": 3, "strength": 1.0, "frame": 1001}
     out = cop.snippet(kwargs)
-    assert set(out) == {"C"}
-    result = np.frombuffer(out["C"].data, np.float32).reshape(h, w, 3)
-    assert out["C"].window == (0, 0, w, h)
+    assert set(out) == {"C"} and out["C"] is not kwargs["C"] and kwargs["C"].array is not out["C"].array
+    result = out["C"].array
     keep = mask[..., 0] < 0.5
-    np.testing.assert_array_equal(result[keep], rgb[keep])
-    again = np.frombuffer(cop.snippet(kwargs)["C"].data, np.float32)
-    np.testing.assert_array_equal(again, result.ravel())  # same seed and frame, same pixels
+    np.testing.assert_array_equal(result[keep], rgba[keep])  # outside the mask: untouched
+    np.testing.assert_array_equal(result[..., 3], rgba[..., 3])  # alpha passes through
+    assert np.isfinite(result).all()
+    again = cop.snippet(kwargs)["C"].array
+    np.testing.assert_array_equal(again, result)  # same seed and frame, same pixels
+    # an RGB half-float colour layer comes back in its own layout
+    half = _Layer(rgba[..., :3], storage="Float16")
+    out16 = cop.snippet({**kwargs, "C": half})["C"]
+    assert out16.storageType() == "Float16" and out16.channelCount() == 3
+    np.testing.assert_allclose(out16.array[keep], rgba[..., :3][keep], atol=1e-3)

@@ -16,6 +16,10 @@ class NodeError(Exception):
     pass
 
 
+class OperationFailed(Exception):
+    pass
+
+
 class OperationInterrupted(Exception):
     pass
 
@@ -72,12 +76,32 @@ class InterruptableOperation:
 class Parm:
     def __init__(self, value: Any) -> None:
         self.value = value
+        self.presses = 0
 
     def eval(self) -> Any:
         return _expand(self.value) if isinstance(self.value, str) else self.value
 
     def unexpandedString(self) -> str:  # noqa: N802
         return str(self.value)
+
+    def set(self, value: Any) -> None:
+        self.value = value
+
+    def pressButton(self) -> None:  # noqa: N802
+        self.presses += 1
+
+
+class NodeType:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+    def nameComponents(self) -> tuple[str, ...]:  # noqa: N802
+        """``("", "genpost", "set_extension", "1.0")`` for ``genpost::set_extension::1.0``."""
+        parts = self._name.split("::")
+        return ("", parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", "", self._name, "")
 
 
 def _expand(text: str) -> str:
@@ -92,15 +116,36 @@ def _expand(text: str) -> str:
 class LopNode:
     """A LOP node: parameters, inputs, and a real editable stage built over input 0's stage."""
 
-    def __init__(self, path: str, parms: dict[str, Any], inputs: list["LopNode | None"] | None = None, stage: Any = None):
+    def __init__(self, path: str, parms: dict[str, Any], inputs: list["LopNode | None"] | None = None, stage: Any = None,
+                 type_name: str = "", children: dict[str, "LopNode"] | None = None):
         self._path = path
         self._parms = {k: Parm(v) for k, v in parms.items()}
         self._inputs = inputs or []
         self._stage = stage
         self._editable = None
+        self._type = NodeType(type_name)
+        self._children = dict(children or {})
 
     def path(self) -> str:
         return self._path
+
+    def name(self) -> str:
+        return self._path.rsplit("/", 1)[-1]
+
+    def type(self) -> NodeType:
+        return self._type
+
+    def node(self, name: str) -> "LopNode | None":
+        return self._children.get(name)
+
+    def createNode(self, type_name: str, name: str) -> "LopNode":  # noqa: N802
+        parms = {"jobfile": ""} if type_name == "genpost::wedge::1.0" else {}
+        child = LopNode(f"{self._path}/{name}", parms, type_name=type_name)
+        self._children[name] = child
+        return child
+
+    def moveToGoodPosition(self) -> None:  # noqa: N802
+        pass
 
     def parm(self, name: str) -> Parm | None:
         return self._parms.get(name)
@@ -130,6 +175,7 @@ def make_module(ui_available: bool = True) -> types.ModuleType:
     """A fresh ``hou`` module object (install with ``monkeypatch.setitem(sys.modules, "hou", ...)``)."""
     mod = types.ModuleType("hou")
     mod.NodeError = NodeError
+    mod.OperationFailed = OperationFailed
     mod.OperationInterrupted = OperationInterrupted
     mod.severityType = severityType
     mod.ui = _UI()
@@ -141,4 +187,6 @@ def make_module(ui_available: bool = True) -> types.ModuleType:
     mod.pwd = lambda: mod._current
     mod.frame = lambda: 1001.0
     mod.text = types.SimpleNamespace(expandString=_expand)
+    tasks = LopNode("/tasks", {})
+    mod.node = lambda path: tasks if path == "/tasks" else None
     return mod

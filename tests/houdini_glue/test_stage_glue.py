@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
-import pytest
 from pxr import Sdf, Usd, UsdGeom
 
-from genpost_houdini.errors import BadInputError
 from genpost_houdini.houdini import stageinfo
-from genpost_houdini.usd_out.sublayer import remove_sublayer, sublayer_onto
 
 
 def _shot_stage() -> Usd.Stage:
@@ -32,15 +28,6 @@ def _editable_over(stage: Usd.Stage) -> Usd.Stage:
     editable = Usd.Stage.Open(active)
     editable.SetEditTarget(Usd.EditTarget(active))
     return editable
-
-
-def _aov_layer(path: Path, prim: str, value: float) -> Path:
-    layer = Sdf.Layer.CreateNew(str(path))
-    stage = Usd.Stage.Open(layer)
-    xf = UsdGeom.Xform.Define(stage, prim)
-    xf.GetPrim().CreateAttribute("genpost:value", Sdf.ValueTypeNames.Float).Set(value)
-    layer.Save()
-    return path
 
 
 def test_cameras_and_region_prims_for_menus():
@@ -79,44 +66,3 @@ def test_in_memory_stage_is_flattened_once_and_rewritten_only_on_change(tmp_path
     fresh = Usd.Stage.Open(Sdf.Layer.OpenAsAnonymous(str(out)))  # bypass the layer registry
     assert "/shot/camera2" in stageinfo.list_cameras(fresh)
     assert not [p for p in os.listdir(tmp_path) if "genpost-tmp" in p]
-
-
-def test_sublayer_onto_edit_target_composes_and_is_idempotent(tmp_path):
-    editable = _editable_over(_shot_stage())
-    layer = _aov_layer(tmp_path / "setext.usda", "/genpost/setext", 1.0)
-    asset = sublayer_onto(editable, layer)
-    assert asset == str(layer.resolve())
-    target = editable.GetEditTarget().GetLayer()
-    assert list(target.subLayerPaths)[0] == asset  # strongest sublayer, input kept below
-    assert len(target.subLayerPaths) == 2
-    assert editable.GetPrimAtPath("/genpost/setext").GetAttribute("genpost:value").Get() == 1.0
-    assert editable.GetPrimAtPath("/shot/camera")  # the input is still composed
-    sublayer_onto(editable, layer)
-    assert list(target.subLayerPaths).count(asset) == 1
-
-
-def test_sublayer_reloads_a_layer_rewritten_by_a_rerun(tmp_path):
-    path = _aov_layer(tmp_path / "setext.usda", "/genpost/setext", 1.0)
-    first = _editable_over(_shot_stage())
-    sublayer_onto(first, path)
-    assert first.GetPrimAtPath("/genpost/setext").GetAttribute("genpost:value").Get() == 1.0
-    # A second run (another process) rewrites the file: the next cook must see the new values.
-    text = path.read_text().replace("= 1", "= 2")
-    path.write_text(text)
-    second = _editable_over(_shot_stage())
-    sublayer_onto(second, path)
-    assert second.GetPrimAtPath("/genpost/setext").GetAttribute("genpost:value").Get() == 2.0
-
-
-def test_sublayer_missing_layer_names_the_file(tmp_path):
-    with pytest.raises(BadInputError, match="crowd.usda"):
-        sublayer_onto(_editable_over(_shot_stage()), tmp_path / "crowd.usda")
-
-
-def test_remove_sublayer(tmp_path):
-    editable = _editable_over(_shot_stage())
-    layer = _aov_layer(tmp_path / "crowd.usda", "/genpost/crowd", 3.0)
-    sublayer_onto(editable, layer)
-    assert remove_sublayer(editable, layer)
-    assert not editable.GetPrimAtPath("/genpost/crowd")
-    assert not remove_sublayer(editable, layer)

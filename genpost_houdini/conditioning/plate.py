@@ -1,0 +1,149 @@
+"""Which plate pixels can be trusted: soft mattes, screens and their spill.
+
+A real plate's extend matte is soft (0..1). The output is ``plate * (1 - m) + extension * m``,
+so the plate where ``m == 0`` is never altered. But only *clean* plate pixels may be copied into
+other frames or shown to the generator as context: a pixel under a partial matte mixes the
+screen into the scene, screen light spills onto the set near the matte's edge, and anything of
+the screen's colour (a screen corner outside the matte, a reflection) is not the set.
+
+- :func:`detect_screen` decides, once per shot, whether a blue or green screen lies under the
+  matte (``auto``), and measures its colour and the plate's normal level of the screen's hue;
+- :func:`untrusted_pixels` gives, per frame, the plate pixels that are never a source or
+  context: partial matte, a spill band along the matte edge, screen-coloured pixels, and pixels
+  near the matte with the screen's hue above the plate's normal level (adaptive spill).
+
+Conventions: images (H, W, 3) scene-linear float32; mattes (H, W) float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from ..errors import UsageError
+from ..generators.patchmatch import dilate
+
+SCREEN_CHOICES = ("auto", "blue", "green", "none")
+#: Dominant channel of each screen colour.
+SCREEN_CHANNEL = {"blue": 2, "green": 1}
+#: A pixel is of a screen's hue when its dominance (screen channel over the larger other one,
+#: relative to the screen channel) exceeds this; auto-detection needs this share of the
+#: fully matted pixels to be of one screen's hue.
+SCREEN_DOMINANCE, SCREEN_SHARE = 0.3, 0.5
+#: Band along the matte edge never trusted: pixels (at least), and as a fraction of the image's
+#: larger side, when a screen is present; without a screen only anti-aliasing is excluded.
+SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 12, 0.012, 2
+#: Adaptive spill: within this many bands of the matte, a pixel whose hue excess exceeds the
+#: plate's normal level by SPILL_EXCESS is spill.
+SPILL_SEARCH_BANDS, SPILL_EXCESS = 4, 0.04
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A detected (or forced) screen: ``kind`` blue/green/none, its colour and the plate's
+    normal hue excess (the ``normal_excess`` quantile over kept pixels far from the matte)."""
+
+    kind: str
+    rgb: tuple[float, float, float] | None = None
+    normal_excess: float = 0.0
+    share: float = 0.0
+
+    @property
+    def present(self) -> bool:
+        return self.kind in SCREEN_CHANNEL
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Screen":
+        rgb = data.get("rgb")
+        return cls(kind=str(data["kind"]), rgb=tuple(rgb) if rgb is not None else None,  # type: ignore[arg-type]
+                   normal_excess=float(data.get("normal_excess", 0.0)), share=float(data.get("share", 0.0)))
+
+
+def hue_excess(image: np.ndarray, channel: int) -> np.ndarray:
+    """(H, W): the ``channel`` minus the larger other channel, relative to the pixel's mean level."""
+    img = np.asarray(image, dtype=np.float32)
+    others = [c for c in range(3) if c != channel]
+    excess = img[..., channel] - np.maximum(img[..., others[0]], img[..., others[1]])
+    return excess / (np.maximum(img.mean(axis=-1), 0.0) + 0.02)
+
+
+def dominance(image: np.ndarray, channel: int) -> np.ndarray:
+    """(H, W): ``channel`` over the larger other channel, relative to ``channel`` (1 = pure hue)."""
+    img = np.asarray(image, dtype=np.float32)
+    others = [c for c in range(3) if c != channel]
+    top = np.maximum(img[..., channel], 1e-6)
+    return (img[..., channel] - np.maximum(img[..., others[0]], img[..., others[1]])) / top
+
+
+def spill_band_px(width: int, height: int) -> int:
+    """The spill band's width in pixels for an image of this size (when a screen is present)."""
+    return max(SPILL_BAND_PX, int(round(SPILL_BAND_FRACTION * max(width, height))))
+
+
+def detect_screen(samples: Iterable[tuple[np.ndarray, np.ndarray]], choice: str = "auto") -> Screen:
+    """Decide the shot's screen from ``(plate, matte)`` pairs (any resolution, e.g. low-res).
+
+    ``choice``: ``auto`` (a screen when at least SCREEN_SHARE of the fully matted pixels have
+    its hue), ``blue``/``green`` (forced; colour measured when present, else pure hue), ``none``.
+    """
+    if choice not in SCREEN_CHOICES:
+        raise UsageError(f"--screen must be one of {', '.join(SCREEN_CHOICES)}, got {choice!r}")
+    if choice == "none":
+        return Screen("none")
+    under: list[np.ndarray] = []
+    kept: list[np.ndarray] = []
+    for plate, matte in samples:
+        full = matte >= 0.999
+        if full.any():
+            under.append(plate[full])
+        far = ~dilate(matte > 0, max(4, int(0.05 * max(matte.shape))))
+        if far.any():
+            kept.append(plate[far])
+    pix = np.concatenate(under) if under else np.zeros((0, 3), np.float32)
+    kept_pix = np.concatenate(kept) if kept else np.zeros((0, 3), np.float32)
+    best, best_share = "none", 0.0
+    kinds = list(SCREEN_CHANNEL) if choice == "auto" else [choice]
+    for kind in kinds:
+        if not pix.size:
+            break
+        share = float((dominance(pix[:, None, :], SCREEN_CHANNEL[kind])[:, 0] > SCREEN_DOMINANCE).mean())
+        if share > best_share:
+            best, best_share = kind, share
+    if choice == "auto" and best_share < SCREEN_SHARE:
+        return Screen("none", share=best_share)
+    kind = best if choice == "auto" else choice
+    ch = SCREEN_CHANNEL[kind]
+    if pix.size:
+        hue = dominance(pix[:, None, :], ch)[:, 0] > SCREEN_DOMINANCE
+        rgb = tuple(float(v) for v in np.median(pix[hue], axis=0)) if hue.any() else None
+    else:
+        rgb = None
+    if rgb is None:
+        rgb = tuple(1.0 if c == ch else 0.0 for c in range(3))
+    normal = float(np.quantile(hue_excess(kept_pix[:, None, :], ch)[:, 0], 0.99)) if kept_pix.size else 0.0
+    return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share)  # type: ignore[arg-type]
+
+
+def untrusted_pixels(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: int | None = None) -> np.ndarray:
+    """(H, W) bool: plate pixels that are never a source nor generator context (the extend
+    region itself included): matte > 0, a band along the matte edge (SPILL band with a screen,
+    EDGE_MARGIN without), screen-coloured pixels anywhere, and adaptive spill near the matte."""
+    touched = matte > 0
+    h, w = matte.shape
+    if band is None:
+        band = spill_band_px(w, h) if screen.present else EDGE_MARGIN_PX
+    out = dilate(touched, band) if touched.any() else touched.copy()
+    if screen.present:
+        ch = SCREEN_CHANNEL[screen.kind]
+        out |= dominance(plate, ch) > SCREEN_DOMINANCE
+        if touched.any():
+            near = dilate(touched, band * SPILL_SEARCH_BANDS) & ~out
+            if near.any():
+                excess = hue_excess(plate, ch)
+                out |= near & (excess > screen.normal_excess + SPILL_EXCESS)
+    return out

@@ -1,0 +1,288 @@
+"""Set extension's three fill stages for one frame, in order of trust:
+
+1. :meth:`Filler.fill_from_plates`: the plan's clean-plate source frames, reprojected with
+   depth and camera and z-tested (only their plate pixels, never their own extend region);
+2. :meth:`Filler.fill_from_keyframes`: the completed keyframes (:meth:`Filler.keyframe`),
+   reprojected the same way;
+3. :meth:`Filler.generate` (frame-by-frame generators, per tile) or
+   :meth:`Filler.temporal_holes` (video generators, per window of frames): only what no frame
+   and no keyframe saw.
+
+Each stage fills ``image`` where ``missing`` is set, records the ``source`` code and clears
+``missing``. Keyframes and video hole windows are cached under ``out/.genpost/`` (keyed by the
+plan), so every chunk of frames reads the same pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ...consistency.blend import harmonise, ring_around
+from ..common import ProgressFn, derive_seed
+from .params import SOURCE_GENERATED, SOURCE_KEYFRAME, SOURCE_OTHER_FRAME, SetExtensionParams
+from .plan import Plan
+
+log = logging.getLogger("genpost")
+
+#: Width (pixels) of the ring of final pixels a reprojected patch is matched to (consistency.blend).
+HARMONISE_RING = 4
+#: Hole generation: tile size and context margin (pixels).
+HOLE_TILE, HOLE_MARGIN = 160, 48
+
+
+class Filler:
+    """Fills frames of one shot under one plan; holds the generator and the keyframe cache."""
+
+    def __init__(self, shot: Any, plan: Plan, params: SetExtensionParams, work_dir: Path, *, progress: ProgressFn):
+        self.shot = shot
+        self.plan = plan
+        self.params = params
+        self.work_dir = work_dir
+        self.progress = progress
+        self._generator: Any = None
+        self._keyframes: dict[int, np.ndarray] = {}
+        #: Seconds spent in the generator so far (keyframes, holes).
+        self.generator_seconds = 0.0
+
+    @property
+    def generator(self) -> Any:
+        """The job's generator (through the farm session's worker when one is set)."""
+        if self._generator is None:
+            from ...generators.registry import get_generator
+            from ...runtime.worker.session import through_session
+
+            name, options = self.params.generator, self.params.generator_options()
+            self._generator = through_session(get_generator(name, **options), name, options)
+        return self._generator
+
+    # -- stages 1 and 2: reprojection -------------------------------------------------------
+    def fill_from_plates(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray) -> None:
+        from ...geometry import reproject
+
+        view_t = self.shot.view(t)
+        for s in self.plan.sources.get(t, []):
+            if not missing.any():
+                return
+            plate = self.shot.read("plate", s)
+            keep = (~self.shot.read("mask", s)).astype(np.float32)
+            src = np.concatenate([plate, keep[..., None]], axis=-1)
+            ring = ring_around(missing, HARMONISE_RING)
+            sampled, valid = reproject(src, self.shot.read("depth", s), self.shot.view(s), depth, view_t, where=missing | ring)
+            seen_as_plate = valid & (sampled[..., 3] > 0.99)
+            ok = seen_as_plate & missing
+            image[ok] = harmonise(image, sampled[..., :3], ok, seen_as_plate & ring)
+            source[ok] = SOURCE_OTHER_FRAME
+            missing &= ~ok
+
+    def fill_from_keyframes(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray, keyframes: Sequence[int]) -> None:
+        from ...geometry import reproject
+
+        view_t = self.shot.view(t)
+        for k in keyframes:
+            if not missing.any():
+                return
+            src = self.keyframe(k)
+            if k == t:
+                image[missing] = src[missing, :3]
+                source[missing] = src[missing, 3]
+                missing[:] = False
+                return
+            ring = ring_around(missing, HARMONISE_RING)
+            sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing | ring)
+            ok = valid & missing
+            image[ok] = harmonise(image, sampled[..., :3], ok, valid & ring)
+            # Plate content carried by a keyframe is still another frame's plate.
+            from_plate = np.rint(sampled[..., 3]) <= SOURCE_OTHER_FRAME
+            source[ok] = np.where(from_plate[ok], SOURCE_OTHER_FRAME, SOURCE_KEYFRAME)
+            missing &= ~ok
+
+    # -- stage 3: generation ----------------------------------------------------------------
+    def generate(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray, purpose: str) -> float:
+        """Fill ``missing`` with the generator; returns the seconds the generator took.
+
+        Keyframes are generated whole. The few pixels no frame and no keyframe saw ("holes")
+        are generated per tile with a margin of context, for generators that work frame by
+        frame: small holes then cost in proportion to their size, not the frame's.
+        """
+        if not missing.any():
+            return 0.0
+        from ...conditioning.depth import DepthRange
+
+        drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
+        norm_depth = drange.normalise(depth)
+        started = time.perf_counter()
+        if purpose == "keyframe" or getattr(self.generator, "temporal", False):
+            windows = [(slice(0, missing.shape[0]), slice(0, missing.shape[1]), slice(0, missing.shape[0]), slice(0, missing.shape[1]))]
+        else:
+            windows = list(hole_tiles(missing, HOLE_TILE, HOLE_MARGIN))
+        for index, (ys, xs, core_y, core_x) in enumerate(windows):
+            want = np.zeros_like(missing)
+            want[core_y, core_x] = missing[core_y, core_x]
+            sub_missing = want[ys, xs]
+            if not sub_missing.any():
+                continue
+            result = self._generate_window(
+                t, image[ys, xs], missing[ys, xs], sub_missing, norm_depth[ys, xs], f"{purpose}:{index}",
+                camera=self._camera_options(t, depth, ys, xs),
+            )
+            fill = np.zeros_like(missing)
+            fill[ys, xs] = sub_missing
+            image[fill] = result[sub_missing]
+            source[fill] = SOURCE_GENERATED
+        missing[:] = False
+        return time.perf_counter() - started
+
+    def _camera_options(self, t: int, depth: np.ndarray, ys: slice, xs: slice) -> dict[str, Any]:
+        """What a generator may use to reason in 3D about a window of frame ``t`` (options keys
+        ``depth_metric``, ``K``, ``world_to_camera``, ``world_up``; K shifted to the window)."""
+        from ...crowd.placement import up_vector
+
+        view = self.shot.view(t)
+        K = np.array(view.K, dtype=np.float64)
+        K[0, 2] -= xs.start or 0
+        K[1, 2] -= ys.start or 0
+        return {
+            "depth_metric": np.ascontiguousarray(depth[ys, xs], dtype=np.float32)[None],
+            "K": K[None],
+            "world_to_camera": np.asarray(view.world_to_camera, dtype=np.float64)[None],
+            "world_up": up_vector(self.shot.camera.stage),
+        }
+
+    def _generate_window(self, t: int, image: np.ndarray, unknown: np.ndarray, generate: np.ndarray, depth: np.ndarray, purpose: str, *, camera: Mapping[str, Any] | None = None) -> np.ndarray:
+        from ...generators.base import GenerationRequest
+
+        p = self.params
+        request = GenerationRequest(
+            frames=[t],
+            images=np.where(unknown[..., None], 0.0, image)[None].astype(np.float32),
+            known=(~unknown)[None],
+            generate=generate[None].copy(),
+            depth=depth[None].astype(np.float32),
+            seed=derive_seed(p.seed, t, purpose),
+            prompt=p.prompt,
+            negative_prompt=p.negative_prompt,
+            strength=p.strength,
+            colourspace="ACEScg",
+            options=dict(camera or {}),
+        )
+        return np.asarray(self.generator.generate(request))[0]
+
+    # -- keyframes ---------------------------------------------------------------------------
+    def keyframe(self, k: int) -> np.ndarray:
+        """The completed keyframe as one (H, W, 4) array: R, G, B and the source code of each
+        pixel (one gather reprojects both). Cached in memory and on disk."""
+        if k in self._keyframes:
+            return self._keyframes[k]
+        from filelock import FileLock
+
+        from ...imageio import exr
+
+        plan = self.plan
+        path = self.work_dir / "keyframes" / f"key.{plan.key[:16]}.{k:04d}.exr"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            if path.is_file():
+                stack = exr.read_exr(path, ["R", "G", "B", "source"]).get(["R", "G", "B", "source"]).astype(np.float32)
+            else:
+                index = plan.keyframes.index(k)
+                self.progress(0.3 + 0.1 * index / max(1, len(plan.keyframes)), f"keyframe {k}: filling")
+                depth = self.shot.read("depth", k)
+                image = self.shot.read("plate", k).copy()
+                missing = self.shot.read("mask", k).copy()
+                source = np.zeros(missing.shape, np.uint8)
+                self.fill_from_plates(k, depth, image, source, missing)
+                self.fill_from_keyframes(k, depth, image, source, missing, plan.keyframes[:index])
+                seconds = self.generate(k, depth, image, source, missing, "keyframe")
+                log.info("set extension: keyframe %d generated in %.1fs", k, seconds)
+                self.generator_seconds += seconds
+                exr.write_exr(
+                    path,
+                    {"R": image[..., 0], "G": image[..., 1], "B": image[..., 2], "source": source.astype(np.float32)},
+                    kinds={"R": "data", "G": "data", "B": "data", "source": "id"},
+                    metadata={"keyframe": k, "plan": plan.key},
+                )
+                stack = np.concatenate([image, source[..., None].astype(np.float32)], axis=-1)
+        self._keyframes[k] = stack
+        return stack
+
+    # -- video generators: hole windows ------------------------------------------------------
+    def hole_window(self, t: int) -> list[int]:
+        """The frames of the temporal window holding ``t``: consecutive runs of the model's
+        window length (4k+1), aligned to the shot's first frame, never to a chunk."""
+        length = int(getattr(self.generator, "window", 0) or 33)
+        length = max(1, (length - 1) // 4 * 4 + 1)
+        first = self.shot.frames[0]
+        index = (t - first) // length
+        return [f for f in self.shot.frames if first + index * length <= f < first + (index + 1) * length]
+
+    def temporal_holes(self, t: int) -> np.ndarray:
+        """Frame ``t``'s pixels as a video generator completes them over its whole window.
+
+        The window is generated once (every frame's plate and keyframe projection as known
+        pixels, what is still missing as the mask, the normalised depth as control) and cached
+        per frame in ``.genpost/holes/``, so every chunk that touches it reads the same pixels.
+        """
+        from filelock import FileLock
+
+        from ...conditioning.depth import DepthRange
+        from ...generators.base import GenerationRequest
+        from ...imageio import exr
+
+        frames = self.hole_window(t)
+        folder = self.work_dir / "holes"
+        folder.mkdir(parents=True, exist_ok=True)
+        path_of = lambda f: folder / f"hole.{self.plan.key[:16]}.{f:04d}.exr"  # noqa: E731
+        with FileLock(str(folder / f"window.{frames[0]:04d}.lock")):
+            if not path_of(t).is_file():
+                drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
+                images, missing, depths = [], [], []
+                for f in frames:
+                    depth = self.shot.read("depth", f)
+                    image = self.shot.read("plate", f).copy()
+                    miss = self.shot.read("mask", f).copy()
+                    src = np.zeros(miss.shape, np.uint8)
+                    self.fill_from_plates(f, depth, image, src, miss)
+                    self.fill_from_keyframes(f, depth, image, src, miss, self.plan.keyframes)
+                    images.append(np.where(miss[..., None], 0.0, image).astype(np.float32))
+                    missing.append(miss)
+                    depths.append(drange.normalise(depth))
+                known = ~np.stack(missing)
+                request = GenerationRequest(
+                    frames=list(frames),
+                    images=np.stack(images),
+                    known=known,
+                    generate=~known,
+                    depth=np.stack(depths),
+                    seed=derive_seed(self.params.seed, frames[0], "holes-window"),
+                    prompt=self.params.prompt,
+                    negative_prompt=self.params.negative_prompt,
+                    strength=self.params.strength,
+                    colourspace="ACEScg",
+                )
+                started = time.perf_counter()
+                result = np.asarray(self.generator.generate(request))
+                self.generator_seconds += time.perf_counter() - started
+                for i, f in enumerate(frames):
+                    exr.write_exr(path_of(f), {c: result[i, ..., k] for k, c in enumerate("RGB")},
+                                  kinds={c: "data" for c in "RGB"}, metadata={"window": frames[0], "plan": self.plan.key})
+        return exr.read_exr(path_of(t), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32)
+
+
+def hole_tiles(missing: np.ndarray, tile: int, margin: int) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """(window rows, window cols, core rows, core cols) for every tile holding missing pixels."""
+    h, w = missing.shape
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            if missing[y0:y1, x0:x1].any():
+                yield (
+                    slice(max(0, y0 - margin), min(h, y1 + margin)),
+                    slice(max(0, x0 - margin), min(w, x1 + margin)),
+                    slice(y0, y1),
+                    slice(x0, x1),
+                )

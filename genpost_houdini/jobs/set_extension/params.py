@@ -1,0 +1,104 @@
+"""Set extension's parameters, output channels and source codes (what a job file may hold)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ...errors import UsageError
+from ..common import frame_list, merge_params
+
+JOB_KIND = "setext"
+OUTPUT_NAME = "setext"
+LAYER_NAME = "setext.usda"
+
+#: Source codes written to the `source` channel.
+SOURCE_PLATE, SOURCE_OTHER_FRAME, SOURCE_KEYFRAME, SOURCE_GENERATED = 0, 1, 2, 3
+#: Confidence per source (how much of the pixel is observation rather than invention).
+CONFIDENCE = {SOURCE_PLATE: 1.0, SOURCE_OTHER_FRAME: 0.9, SOURCE_KEYFRAME: 0.6, SOURCE_GENERATED: 0.3}
+
+#: Output channels: colour half (lossless zip), depth float; the small codes and [0, 1] values
+#: are exact enough in half (0..3 exactly), which halves the bytes a 2K frame writes.
+OUTPUT_KINDS = {"R": "colour", "G": "colour", "B": "colour", "A": "colour", "source": "mask", "matte": "mask", "confidence": "mask", "Z": "depth"}
+OUTPUT_TYPES = {"source": "half", "matte": "half", "confidence": "half"}
+
+
+#: Parameters a job file may hold for this job, with their defaults (None = required).
+JOB_PARAMS: dict[str, Any] = {
+    "stage": None,
+    "camera": "",
+    "plate": None,
+    "depth": None,
+    "extend": None,
+    "frames": None,
+    "generator": "classical",
+    "model": "",
+    "seed": 0,
+    "prompt": "",
+    "negative_prompt": "",
+    "strength": 1.0,
+    "runtime": "auto",
+    "allow_pickle": False,
+    "max_keyframes": 8,
+    "max_sources": 8,
+}
+#: Parameters that are file paths (resolved relative to a job file).
+PATH_PARAMS = ("stage", "plate", "depth", "extend", "model")
+
+
+@dataclass
+class SetExtensionParams:
+    """Validated parameters of one set-extension job (the shot range, not a chunk)."""
+
+    stage: str
+    plate: str
+    depth: str
+    extend: str
+    frames: list[int]
+    camera: str | None = None
+    generator: str = "classical"
+    model: str | None = None
+    seed: int = 0
+    prompt: str = ""
+    negative_prompt: str = ""
+    strength: float = 1.0
+    runtime: str = "auto"
+    allow_pickle: bool = False
+    max_keyframes: int = 8
+    max_sources: int = 8
+
+    @classmethod
+    def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
+        values = merge_params("set-extension", JOB_PARAMS, params)
+        frames = frame_list(values["frames"])
+        if not 0.0 <= float(values["strength"]) <= 1.0:
+            raise UsageError(f"strength must be within 0..1, got {values['strength']}")
+        return cls(
+            stage=str(values["stage"]),
+            plate=str(values["plate"]),
+            depth=str(values["depth"]),
+            extend=str(values["extend"]),
+            frames=frames,
+            camera=values.get("camera") or None,
+            generator=str(values["generator"]),
+            model=values.get("model") or None,
+            seed=int(values["seed"]),
+            prompt=str(values["prompt"]),
+            negative_prompt=str(values["negative_prompt"]),
+            strength=float(values["strength"]),
+            runtime=str(values["runtime"]),
+            allow_pickle=bool(values["allow_pickle"]),
+            max_keyframes=int(values["max_keyframes"]),
+            max_sources=int(values["max_sources"]),
+        )
+
+    def generator_options(self) -> dict[str, Any]:
+        """The options :func:`get_generator` gets for this job (runtime, model, allow_pickle)."""
+        options: dict[str, Any] = {}
+        if self.runtime != "auto":
+            options["runtime"] = self.runtime
+        if self.model:
+            options["model"] = self.model
+        if self.allow_pickle:
+            options["allow_pickle"] = True
+        return options
