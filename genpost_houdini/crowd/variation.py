@@ -98,8 +98,8 @@ def design_colourways(stats: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, 
     looks differ as much as possible.
 
     Colourway 0 is each source as filmed. The others are picked by farthest-point sampling among
-    candidate (top, bottom) recolours (hue rotations, values, saturations, tints; bottoms kept to
-    the quieter colours trousers come in): each new look is the candidate whose average colour,
+    candidate (top, bottom) recolours (hue rotations, values, saturations, tints; the bottom
+    turned by the same hue as the top, kept to quieter colours): each new look is the candidate whose average colour,
     and top and bottom colours (display-encoded), are farthest from every look already chosen
     over all sources, among candidates whose recoloured clothing stays a plausible colour
     (0..0.85). Sources without clothing coverage keep the identity. Deterministic.
@@ -110,6 +110,10 @@ def design_colourways(stats: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, 
     bottoms = _grid((0.3, 0.6, 1.0, 1.5), (0.5, 0.8, 1.2), (0.0, 0.25))
     rng = np.random.default_rng(12)
     pairs = np.stack([rng.integers(len(tops), size=2000), rng.integers(len(bottoms), size=2000)], axis=1)
+    # Outfits keep one hue family: the bottom's hue rotation follows the top's (a person's
+    # average colour then stays put whether the legs are seen or hidden behind someone).
+    per_hue_t, per_hue_b = len(tops) // 12, len(bottoms) // 12
+    pairs[:, 1] = (pairs[:, 0] // per_hue_t) * per_hue_b + pairs[:, 1] % per_hue_b
     out: dict[tuple[int, int], np.ndarray] = {}
     chosen: list[np.ndarray] = []
     options: list[tuple[np.ndarray, np.ndarray] | None] = []

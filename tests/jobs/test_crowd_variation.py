@@ -99,7 +99,8 @@ def test_designed_colourways_are_distinct_looks() -> None:
     enc = (np.clip(means, 0, None) / (1 + np.clip(means, 0, None))) ** (1 / 2.2)
     d = np.sqrt(((enc[:, None] - enc[None]) ** 2).sum(-1))
     np.fill_diagonal(d, np.inf)
-    assert d.min() > 0.04, "every look's average colour differs"
+    assert d.min() > 0.02, "every look's average colour differs"
+    assert np.median(d.min(axis=1)) > 0.07, "and most by far"
     assert (means >= 0).all()
 
 
@@ -196,3 +197,43 @@ def test_facing_a_point_of_interest(tmp_path: Path) -> None:
         assert float(np.dot(want, inst.heading)) > math.cos(math.radians(15.5))
     layout = place_crowd(region, [plain], count=40, seed=2, frames=[1, 2], fps=24.0, spacing=0.6, facing=(1.0, 0.0, 0.0))
     assert all(inst.heading[0] > math.cos(math.radians(25.5)) for inst in layout.instances)
+
+
+def test_haze_and_defocus_follow_depth() -> None:
+    from genpost_houdini.crowd.look import Look
+
+    look = Look(light=np.array([0.0, -1.0, 0.0]), light_source="parameter", haze_distance=100.0,
+                lens=(2.8, 10.0, 50.0, 36.0), meters_per_unit=1.0)
+    assert look.haze(0.0) == pytest.approx(1.0)
+    assert look.haze(100.0) == pytest.approx(0.5)
+    assert look.haze(200.0) == pytest.approx(0.25)
+    # Thin lens: in focus at the focus distance, c = f^2 / (N (s - f)) |z - s| / z on the sensor.
+    assert look.coc_px(10.0, 2048) == pytest.approx(0.0)
+    f, n, s, z = 0.05, 2.8, 10.0, 40.0
+    want = f * f / (n * (s - f)) * abs(z - s) / z * 1000.0 * 2048 / 36.0
+    assert look.coc_px(z, 2048) == pytest.approx(want)
+    assert look.coc_px(20.0, 2048) < look.coc_px(40.0, 2048)
+    assert Look(light=np.array([0.0, -1.0, 0.0]), light_source="default").coc_px(40.0, 2048) == 0.0
+
+
+def test_light_from_the_stage_distant_light(tmp_path: Path) -> None:
+    from pxr import Gf, UsdLux
+
+    from genpost_houdini.crowd.look import choose_light
+    from genpost_houdini.crowd.region import Region
+
+    stage = _plane_stage(tmp_path / "l.usda")
+    light = UsdLux.DistantLight.Define(stage, "/sun")
+    light.AddRotateXYZOp().Set(Gf.Vec3f(-60.0, 30.0, 0.0))
+    region = Region.read(stage, "/region", 1)
+    direction, source, _ = choose_light(None, stage, 1, region)
+    # A DistantLight shines along its local -Z: rotate (0, 0, -1) by X then Y (XYZ order).
+    ax, ay = math.radians(-60.0), math.radians(30.0)
+    v = np.array([0.0, 0.0, -1.0])
+    v = np.array([v[0], v[1] * math.cos(ax) - v[2] * math.sin(ax), v[1] * math.sin(ax) + v[2] * math.cos(ax)])
+    v = np.array([v[0] * math.cos(ay) + v[2] * math.sin(ay), v[1], -v[0] * math.sin(ay) + v[2] * math.cos(ay)])
+    assert source == "/sun"
+    assert np.allclose(direction, v, atol=1e-6)
+    assert direction[1] < 0, "shining downwards"
+    given, source, _ = choose_light(np.array([1.0, -2.0, 0.0]), stage, 1, region)
+    assert source == "parameter" and np.allclose(given, np.array([1.0, -2.0, 0.0]) / math.sqrt(5))
