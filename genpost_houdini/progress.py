@@ -9,14 +9,22 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
+
+#: The one progress type: ``progress(fraction, message)``, fraction of the work done in [0, 1].
+#: Jobs, generators, QC and the worker client all take one; hosts decide how to show it.
+ProgressFn = Callable[[float, str], None]
+#: How a :class:`ProgressPrinter` shows progress (``--progress`` of the job commands).
+STYLES = ("text", "openjd", "none")
+#: ``--progress`` of ``genpost run`` / ``farm run``: a style, or ``auto`` (openjd inside OpenJD).
+MODES = ("auto", *STYLES)
 
 
 class ProgressPrinter:
     """``progress(fraction, message)`` that prints at most every ``interval`` seconds."""
 
     def __init__(self, label: str, *, style: str = "text", stream: TextIO | None = None, interval: float = 0.5):
-        if style not in ("text", "openjd", "none"):
+        if style not in STYLES:
             raise ValueError(f"unknown progress style {style!r}")
         self.label = label
         self.style = style

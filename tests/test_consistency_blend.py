@@ -34,10 +34,16 @@ def test_harmonise_removes_a_gain_step_and_is_bounded() -> None:
     assert np.allclose(few, 0.4), "without a ring the samples are unchanged"
 
 
-def test_dilate() -> None:
-    m = np.zeros((7, 7), bool)
-    m[3, 3] = True
-    assert dilate(m, 2).sum() == 13
+def test_dilate_is_square_and_erode_undoes_it() -> None:
+    from genpost_houdini.conditioning.morphology import erode
+
+    m = np.zeros((9, 9), bool)
+    m[4, 4] = True
+    assert np.array_equal(np.argwhere(dilate(m, 2)), np.argwhere(np.pad(np.ones((5, 5), bool), 2)))
+    assert np.array_equal(erode(dilate(m, 2), 2), m)
+    edge = np.ones((5, 5), bool)
+    assert erode(edge, 1).sum() == 9, "pixels outside the image count as unset"
+    assert erode(edge, 1, outside=True).all(), "unless the border counts as set"
 
 
 def test_ring_around_matches_full_dilation() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..progress import STYLES
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     from .setext import add_shot_arguments
@@ -50,7 +52,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--force", action="store_true")
     p.add_argument("--shot-frames", default=None, help="the whole shot's range when --frames is a chunk")
     p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit")
-    p.add_argument("--progress", choices=["text", "openjd", "none"], default="text")
+    p.add_argument("--progress", choices=STYLES, default="text")
     p.add_argument("--plate", default="", help="plate pattern: the crowd is graded to it (optional; without it no grade) and --qc composites over it")
     p.add_argument("--qc", action="store_true", help="after rendering, measure looks, closest pair, foot sliding, shadows, warping error and repetition (OUT/crowd_qc.json)")
     p.add_argument("--json", action="store_true")

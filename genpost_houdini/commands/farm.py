@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..progress import MODES
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     w = sub.add_parser(
@@ -21,7 +23,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     w.add_argument("--frames", metavar="A-B", help="frames to run (default: the shot range)")
     w.add_argument("--force", action="store_true", help="redo frames already done")
     w.add_argument("--save-job", metavar="NEW.json", help="write a job file with these wedges, run nothing")
-    w.add_argument("--progress", choices=("auto", "openjd", "text", "none"), default="auto")
+    w.add_argument("--progress", choices=MODES, default="auto")
     w.set_defaults(handler=_wedge)
 
     f = sub.add_parser("farm", help="farm submission: OpenJD / Deadline Cloud bundles, sessions")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..progress import MODES
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
@@ -20,7 +22,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="run only the wedge with this value (repeatable); without it every wedge runs")
     p.add_argument("--wedge-index", type=int, metavar="I", help="run only wedge number I (0-based)")
     p.add_argument("--force", action="store_true", help="redo every frame, even those already done")
-    p.add_argument("--progress", choices=("auto", "openjd", "text", "none"), default="auto",
+    p.add_argument("--progress", choices=MODES, default="auto",
                    help="progress lines: openjd prints `openjd_progress: N` (auto: inside OpenJD sessions)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(handler=_run)

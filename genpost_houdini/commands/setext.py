@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..progress import STYLES
+
 
 def add_shot_arguments(parser: argparse.ArgumentParser) -> None:
     """--stage/--camera/--depth/--frames, shared by the shot-based commands."""
@@ -42,7 +44,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--max-keyframes", type=int, default=8)
     p.add_argument("--force", action="store_true", help="redo frames that are already done")
     p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit without running")
-    p.add_argument("--progress", choices=["text", "openjd", "none"], default="text")
+    p.add_argument("--progress", choices=STYLES, default="text")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run)
 

@@ -42,4 +42,6 @@ def run(args: argparse.Namespace) -> int:
             status["stopped"] = client.shutdown()
         print(json.dumps(status, indent=2))
         return 0
-    return serve(args.socket, idle_timeout=args.idle_timeout or None, preload=args.preload)
+    from ..generators.registry import get_generator
+
+    return serve(args.socket, idle_timeout=args.idle_timeout or None, preload=args.preload, make_generator=get_generator)

@@ -14,6 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import InvalidDepthError
+from ..imageio.policy import valid_depth
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class DepthRange:
         samples = []
         for depth in depths:
             sub = depth[::4, ::4]
-            sub = sub[np.isfinite(sub) & (sub > 0)]
+            sub = sub[valid_depth(sub)]
             if sub.size:
                 samples.append(sub.astype(np.float32, copy=False))
         if not samples:
@@ -43,7 +44,7 @@ class DepthRange:
     def normalise(self, depth: np.ndarray) -> np.ndarray:
         """Depth -> [0, 1] float32, log-spaced between near and far; no hit -> 1."""
         out = np.ones(depth.shape, np.float32)
-        ok = np.isfinite(depth) & (depth > 0)
+        ok = valid_depth(depth)
         span = np.log(self.far) - np.log(self.near)
         out[ok] = (np.log(depth[ok]) - np.log(self.near)) / span
         return np.clip(out, 0.0, 1.0, out=out)

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ..errors import UsageError
-from ..generators.patchmatch import dilate
+from .morphology import dilate
 
 SCREEN_CHOICES = ("auto", "blue", "green", "none")
 #: Dominant channel of each screen colour.

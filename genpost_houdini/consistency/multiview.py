@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..generators.patchmatch import box_sum, dilate, erode
+from ..conditioning.morphology import box_sum, dilate, erode
+from ..progress import ProgressFn
 
 #: Views compared with each frame: at these frame distances on both sides (near views see the
 #: same part of the set, far ones see a mover elsewhere).
@@ -137,7 +138,7 @@ def moving_masks(
     *,
     noise: Callable[[np.ndarray], np.ndarray] | None = None,
     grow: int = 1,
-    progress: Callable[[float, str], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[int, np.ndarray]:
     """Moving content of every frame (bool (H, W) each; see the module docstring).
 

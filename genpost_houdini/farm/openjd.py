@@ -23,7 +23,7 @@ from typing import Any
 
 from ..atomic import write_json_atomic, write_text_atomic
 from ..errors import UsageError
-from ..jobs.registry import param_specs
+from .kinds import param_specs
 from ..shot.frames import FrameSeq, format_frames, parse_frame_range
 from .jobfile import JobSpec, load_job_file, spec_document
 from .wedges import expand

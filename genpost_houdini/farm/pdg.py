@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..jobs.registry import job_kind
+from .kinds import job_kind
 from ..shot.frames import format_frames, iter_chunks, parse_frame_range
 from .jobfile import JobSpec, load_job_file
 from .manifestfile import MANIFEST_NAME, read_frames, recorded_outputs

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any, TextIO
 
-from ..progress import ProgressPrinter
+from ..progress import MODES, ProgressPrinter
 
-MODES = ("auto", "openjd", "text", "none")
+__all__ = ["MODES", "Progress", "resolve_mode"]
 
 
 def resolve_mode(mode: str) -> str:

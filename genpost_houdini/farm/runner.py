@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import UsageError
-from ..jobs.registry import get_runner
+from .kinds import get_runner
 from ..shot.frames import FrameSeq, format_frames
 from .jobfile import JobSpec
 from .progress import Progress

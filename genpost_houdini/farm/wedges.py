@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import JobFileError, UsageError
-from ..jobs.registry import ParamSpec
+from .kinds import ParamSpec
 from .jobfile import NOT_WEDGEABLE, coerce_value
 
 _INT_RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*(?:[:x]\s*(\d+))?\s*$")

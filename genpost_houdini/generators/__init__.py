@@ -6,14 +6,9 @@ with the reason any is unavailable. Backends that need torch/diffusers import th
 
 from __future__ import annotations
 
-from .base import (
-    GenerationRequest,
-    Generator,
-    GeneratorInfo,
-    ProgressFn,
-    enforce_result,
-    frame_seed,
-)
+from ..progress import ProgressFn
+from ..seeds import frame_seed
+from .base import GenerationRequest, Generator, GeneratorInfo, enforce_result
 from .registry import (
     DEFAULT_GENERATOR,
     ENTRY_POINT_GROUP,

@@ -20,7 +20,9 @@ import numpy as np
 
 from .. import __version__
 from ..errors import BadInputError, UsageError
-from .base import GenerationRequest, ProgressFn, enforce_result, frame_seed
+from ..progress import ProgressFn
+from ..seeds import frame_seed
+from .base import GenerationRequest, enforce_result
 from .facade import camera_from_options, continue_facades
 from .patchmatch import QUALITY, CompletionParams, complete
 

@@ -139,10 +139,6 @@ def composite(images: np.ndarray, generated: np.ndarray, where: np.ndarray) -> n
     return out
 
 
-def seconds_fraction(done: int, total: int) -> float:
-    return 1.0 if total <= 0 else min(1.0, done / float(total))
-
-
 class DiffusersBackend:
     """What the diffusers generators share: the device/dtype choice (made once, logged) and the
     provenance record (model card + this run's settings + the last seed used).

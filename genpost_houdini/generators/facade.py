@@ -34,6 +34,9 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..errors import BadInputError
+from ..geometry.projection import backproject, project
+from ..imageio.policy import valid_depth
+from ..shot.camera import CameraView
 
 #: The option keys a job passes to describe the camera (all or none).
 CAMERA_KEYS = ("depth_metric", "K", "world_to_camera", "world_up")
@@ -57,6 +60,13 @@ class FrameCamera:
     K: np.ndarray
     world_to_camera: np.ndarray
     up: np.ndarray
+
+    @property
+    def view(self) -> CameraView:
+        """The camera as a :class:`~genpost_houdini.shot.camera.CameraView` (OpenCV axes,
+        pixel centres at integers) for :mod:`genpost_houdini.geometry`."""
+        h, w = self.depth.shape
+        return CameraView(K=self.K, world_to_camera=self.world_to_camera, width=w, height=h)
 
 
 def camera_from_options(options: Mapping[str, Any], count: int, shape: tuple[int, int]) -> Optional[list[FrameCamera]]:
@@ -121,19 +131,8 @@ def _smaller_diff(a: np.ndarray, axis: int) -> np.ndarray:
 
 def geometry(cam: FrameCamera) -> _Geometry:
     """World points, normals, pixel footprints and heights of one frame."""
-    z = cam.depth.astype(np.float64)
-    h, w = z.shape
-    valid = np.isfinite(z) & (z > 0)
-    zz = np.where(valid, z, np.nan)
-    kinv = np.linalg.inv(cam.K)
-    u = np.arange(w, dtype=np.float64)[None, :]
-    v = np.arange(h, dtype=np.float64)[:, None]
-    cx = (kinv[0, 0] * u + kinv[0, 1] * v + kinv[0, 2]) * zz
-    cy = (kinv[1, 0] * u + kinv[1, 1] * v + kinv[1, 2]) * zz
-    cz = (kinv[2, 0] * u + kinv[2, 1] * v + kinv[2, 2]) * zz
-    cam_pts = np.stack([cx, cy, cz], axis=-1)
-    c2w = np.linalg.inv(cam.world_to_camera)
-    world = cam_pts @ c2w[:3, :3].T + c2w[:3, 3]
+    valid = valid_depth(cam.depth)
+    world = backproject(cam.depth, cam.view, dtype=np.float64)
     du = _smaller_diff(world, 1)
     dv = _smaller_diff(world, 0)
     n = np.cross(du, dv)
@@ -150,16 +149,8 @@ def geometry(cam: FrameCamera) -> _Geometry:
 
 def _project(cam: FrameCamera, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3) world points -> pixel (u, v) float, NaN behind the camera."""
-    M = cam.world_to_camera
-    c = pts @ M[:3, :3].T + M[:3, 3]
-    p = c @ cam.K.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        uu = p[:, 0] / p[:, 2]
-        vv = p[:, 1] / p[:, 2]
-    bad = ~(c[:, 2] > 0)
-    uu[bad] = np.nan
-    vv[bad] = np.nan
-    return uu, vv
+    uv, _ = project(pts, cam.view)
+    return uv[:, 0], uv[:, 1]
 
 
 def _same_surface_at(g: _Geometry, ok_src: np.ndarray, pts: np.ndarray, yy: np.ndarray, xx: np.ndarray,
@@ -293,7 +284,7 @@ class FacadeResult:
 
 def _high_pass(feat: np.ndarray, known: np.ndarray, r: int = 6) -> np.ndarray:
     """Log colour minus its local mean over known pixels: texture, not a building's tint or light."""
-    from .patchmatch import box_sum
+    from ..conditioning.morphology import box_sum
 
     kf = known.astype(np.float32)
     mean = box_sum(feat * kf[..., None], r) / np.maximum(box_sum(kf, r), 1.0)[..., None]
@@ -540,7 +531,7 @@ def _sample(src: np.ndarray, ok_src: np.ndarray, cam: FrameCamera, g: _Geometry,
 def _pyramid(image: np.ndarray, ok: np.ndarray, levels: int = 4) -> np.ndarray:
     """(levels, H, W, 3) float32: ``image`` where ``ok``, then box blurs over ``ok`` pixels
     of radius 1, 2, 4, ... (level k: about 2**k pixels wide)."""
-    from .patchmatch import box_sum
+    from ..conditioning.morphology import box_sum
 
     okf = ok.astype(np.float32)
     base = np.where(ok[..., None], image, 0.0).astype(np.float32)

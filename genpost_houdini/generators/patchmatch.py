@@ -31,11 +31,14 @@ levels vote in log2 space. All randomness comes from the ``numpy.random.Generato
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
+from ..conditioning.morphology import box_sum, dilate, distance_to, erode
+from ..conditioning.pullpush import pull_push
 from ..errors import BadInputError
+from ..progress import ProgressFn
 
 LOG_EPS = 2.0**-7  # log2(max(x, 0) + eps): dark values do not dominate the patch distance
 
@@ -77,26 +80,8 @@ QUALITY: dict[str, CompletionParams] = {
                              depth_samples=3, pca_dims=16, coarsest=48),
 }
 
-Progress = Optional[Callable[[float, str], None]]
-
 
 # --- small image helpers ------------------------------------------------------------------
-
-
-def box_sum(values: np.ndarray, r: int) -> np.ndarray:
-    """Sum over the (2r+1)^2 window around each pixel of an (h, w, ...) array (outside = 0)."""
-    h, w = values.shape[:2]
-    if r <= 0:
-        return values.copy()
-    pads = [(r + 1, r), (r + 1, r)] + [(0, 0)] * (values.ndim - 2)
-    s = np.pad(values, pads).cumsum(0).cumsum(1)
-    k = 2 * r + 1
-    return s[k:, k:] - s[:h, k:] - s[k:, :w] + s[:h, :w]
-
-
-def box_count(mask: np.ndarray, r: int) -> np.ndarray:
-    """Number of set pixels in the (2r+1)^2 window around each pixel (outside = unset)."""
-    return box_sum(mask.astype(np.int32), r)
 
 
 def texture_features(feat: np.ndarray, known: np.ndarray, r: int = 2) -> np.ndarray:
@@ -119,36 +104,9 @@ def texture_features(feat: np.ndarray, known: np.ndarray, r: int = 2) -> np.ndar
     return np.where(den > 0, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
 
 
-def distance_to(mask: np.ndarray, limit: int) -> np.ndarray:
-    """Approximate (chessboard, ~1.4x steps) distance in pixels from each pixel to ``mask``."""
-    dist = np.where(mask, 0.0, np.inf).astype(np.float32)
-    if not mask.any():
-        return np.full(mask.shape, float(limit), np.float32)
-    r = 1
-    while r < limit and np.isinf(dist).any():
-        grown = dilate(mask, r)
-        dist[grown & np.isinf(dist)] = r
-        r = max(r + 1, int(r * 1.4))
-    dist[np.isinf(dist)] = limit
-    return dist
-
-
-def dilate(mask: np.ndarray, r: int) -> np.ndarray:
-    return box_count(mask, r) > 0
-
-
-def erode(mask: np.ndarray, r: int) -> np.ndarray:
-    """Pixels whose whole (2r+1)^2 window is set and inside the image."""
-    return box_count(mask, r) == (2 * r + 1) ** 2
-
-
 def to_feature(linear: np.ndarray) -> np.ndarray:
     """Scene-linear RGB -> log2 features (perceptual enough for patch distances)."""
     return np.log2(np.maximum(linear, 0.0) + LOG_EPS).astype(np.float32)
-
-
-def from_feature(feat: np.ndarray) -> np.ndarray:
-    return (np.exp2(feat) - LOG_EPS).astype(np.float32)
 
 
 #: Keep each BLAS call below OpenBLAS's threading threshold (m*n*k ~ 2.6e5): these products are
@@ -219,21 +177,6 @@ def _blocks(a: np.ndarray) -> np.ndarray:
     h, w = a.shape[:2]
     b = a.reshape(h // 2, 2, w // 2, 2, *a.shape[2:]).swapaxes(1, 2)
     return b.reshape(h // 2, w // 2, 4, *a.shape[2:])
-
-
-def push_pull(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Fill where ``weight`` is 0 with a smooth interpolation of the weighted values."""
-    wgt = weight.astype(np.float32)
-    if wgt.min() > 0 or wgt.max() <= 0 or min(wgt.shape) <= 1:
-        return values.copy()
-    vb = _blocks(values * wgt[..., None])
-    wb = _blocks(wgt)
-    wsum = wb.sum(axis=2)
-    coarse_v = np.where(wsum[..., None] > 0, vb.sum(axis=2) / np.maximum(wsum, 1e-12)[..., None], 0.0)
-    coarse = push_pull(coarse_v.astype(np.float32), np.minimum(wsum, 1.0))
-    up = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[: values.shape[0], : values.shape[1]]
-    w = np.clip(wgt, 0.0, 1.0)[..., None]
-    return (w * values + (1.0 - w) * up).astype(np.float32)
 
 
 # --- one pyramid level ----------------------------------------------------------------------
@@ -618,7 +561,7 @@ def complete(
     *,
     rng: np.random.Generator,
     params: CompletionParams = CompletionParams(),
-    progress: Progress = None,
+    progress: ProgressFn | None = None,
 ) -> np.ndarray:
     """Fill ``fill`` pixels of a scene-linear (H, W, 3) image from its ``known`` pixels.
 
@@ -649,7 +592,7 @@ def complete(
     region = fill | (~known & dilate(fill, r))
     rgb = to_feature(linear)
     tex = texture_features(rgb, known) * np.float32(params.texture_weight)
-    feat0 = push_pull(np.concatenate([rgb, tex], axis=2), known.astype(np.float32))
+    feat0 = pull_push(np.concatenate([rgb, tex], axis=2), known.astype(np.float32))
     guide = depth_guide(depth, params)
     feat0 = np.concatenate([feat0, guide], axis=2)
     finest = _Level(feat=feat0, known=known.copy(), region=region, depth=depth.astype(np.float32), guide=guide)
@@ -660,7 +603,7 @@ def complete(
     for li in range(nlev - 1, -1, -1):
         lv = levels[li]
         if prev is None:
-            lv.feat = push_pull(lv.feat, lv.known.astype(np.float32))
+            lv.feat = pull_push(lv.feat, lv.known.astype(np.float32))
         solver = _Solver(lv, params, rng, r)
         if prev is None:
             solver.find_offsets()

@@ -27,7 +27,9 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..errors import ModelError, OutputCheckError, UsageError
-from .base import GenerationRequest, ProgressFn, enforce_result, frame_seed
+from ..progress import ProgressFn
+from ..seeds import frame_seed
+from .base import GenerationRequest, enforce_result
 from .diffusers_common import DiffusersBackend
 
 log = logging.getLogger("genpost.generators")

@@ -7,8 +7,10 @@ Contracts (beyond :class:`~genpost_houdini.generators.base.Generator`):
 * Conditioning follows VACE's repaint + control composition: the model's video is
   ``display(images) * (1 - mask) + control * mask`` with ``mask`` = pixels to generate (white)
   and ``control`` = the shot-normalised depth as an image (near = bright).
-* Temporal windows of ``window`` = 4k+1 frames laid on frame numbers (see
-  :mod:`~genpost_houdini.generators.windows`), overlapping by ``overlap`` frames; every window
+* Temporal windows of ``window`` = 4k+1 frames laid on frame numbers from the shot's first
+  frame (``request.shot_first``; ``window_origin`` overrides it, the request's first frame
+  stands in when neither is given; see :mod:`~genpost_houdini.generators.windows`),
+  overlapping by ``overlap`` frames; every window
   after the first is anchored on the frames the previous one made final (passed fully known).
   Seeds come from (request seed, window start frame), so chunk boundaries never change noise.
 * Frames are fitted to the model grid (multiples of 16 for Wan) and brought back to plate
@@ -34,9 +36,11 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..errors import ModelError, OutputCheckError, UsageError
-from .base import GenerationRequest, ProgressFn, enforce_result, frame_seed
+from ..progress import ProgressFn
+from ..seeds import frame_seed
+from .base import GenerationRequest, enforce_result
 from .diffusers_common import DiffusersBackend
-from .windows import Window, check_window, plan_windows
+from .windows import DEFAULT_OVERLAP, DEFAULT_WINDOW, Window, check_window, plan_windows
 
 log = logging.getLogger("genpost.generators")
 
@@ -73,9 +77,9 @@ class WanVaceGenerator(DiffusersBackend):
         steps: int = 25,
         guidance_scale: float = 5.0,
         conditioning_scale: float = 1.0,
-        window: int = 33,
-        overlap: int = 1,
-        window_origin: int = 1001,
+        window: int = DEFAULT_WINDOW,
+        overlap: int = DEFAULT_OVERLAP,
+        window_origin: int | None = None,
         max_area: int | None = 832 * 480,
         control: str = "depth",
         max_sequence_length: int = 512,
@@ -99,7 +103,7 @@ class WanVaceGenerator(DiffusersBackend):
         self.conditioning_scale = float(conditioning_scale)
         self.window = int(window)
         self.overlap = int(overlap)
-        self.window_origin = int(window_origin)
+        self.window_origin = None if window_origin is None else int(window_origin)
         self.max_area = int(max_area) if max_area else None
         self.control = control
         self.max_sequence_length = int(max_sequence_length)
@@ -183,7 +187,8 @@ class WanVaceGenerator(DiffusersBackend):
         index = {f: i for i, f in enumerate(request.frames)}
         result = np.array(request.images, dtype=np.float32, copy=True)
         final: set[int] = set()  # request indices whose pixels are final
-        windows = plan_windows(request.frames, length=self.window, overlap=self.overlap, origin=self.window_origin)
+        origin = request.window_origin if self.window_origin is None else self.window_origin
+        windows = plan_windows(request.frames, length=self.window, overlap=self.overlap, origin=origin)
         settings = self._settings(request)
         self._last_seed = request.seed
         for n, win in enumerate(windows):

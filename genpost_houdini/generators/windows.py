@@ -25,6 +25,10 @@ from typing import Sequence
 
 from ..errors import UsageError
 
+#: Window length and overlap of a temporal generator that does not state its own (Wan: 33, 1).
+DEFAULT_WINDOW = 33
+DEFAULT_OVERLAP = 1
+
 
 def check_window(length: int, overlap: int) -> None:
     """Raise :class:`UsageError` unless ``length`` is 4k+1 and 0 < overlap < length."""
@@ -77,6 +81,27 @@ def first_window_index(frame: int, *, length: int, overlap: int, origin: int) ->
     """Index of the last grid window starting at or before ``frame``."""
     stride = _stride(length, overlap)
     return (frame - origin) // stride
+
+
+def window_producing(frame: int, *, length: int, overlap: int, origin: int) -> Window:
+    """The window whose pixels are final for ``frame``: the first grid window holding it (a
+    window's anchors are final from the window before; frames before ``origin + overlap``
+    belong to window 0)."""
+    stride = _stride(length, overlap)
+    index = max(0, (frame - origin - overlap) // stride)
+    return window_at(index, length=length, overlap=overlap, origin=origin)
+
+
+def generator_window(generator: object) -> tuple[int, int]:
+    """``(length, overlap)`` of a temporal generator (its ``window`` / ``overlap`` attributes,
+    else :data:`DEFAULT_WINDOW` / :data:`DEFAULT_OVERLAP`), checked."""
+    length = int(getattr(generator, "window", None) or DEFAULT_WINDOW)
+    overlap = getattr(generator, "overlap", None)
+    overlap = int(DEFAULT_OVERLAP if overlap is None else overlap)
+    if length == 1:
+        overlap = 0
+    check_window(length, overlap)
+    return length, overlap
 
 
 def plan_windows(frames: Sequence[int], *, length: int, overlap: int, origin: int) -> list[Window]:

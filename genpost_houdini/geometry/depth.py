@@ -1,17 +1,14 @@
-"""Depth validity: which depth samples are real surface hits."""
+"""Depth validity: which depth samples are real surface hits (the rule itself is
+:mod:`genpost_houdini.imageio.policy`'s)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Depth at or beyond this is "no hit" (Karma writes 1e17; some files hold 1e30 or inf).
-NO_HIT = 1e16
+from ..imageio.policy import NO_HIT_DEPTH as NO_HIT
+from ..imageio.policy import valid_depth
 
-
-def valid_depth(depth: np.ndarray) -> np.ndarray:
-    """Boolean mask of usable depth: finite, > 0 and < :data:`NO_HIT` (NaN is invalid)."""
-    d = np.asarray(depth)
-    return (d > 0) & (d < NO_HIT)
+__all__ = ["NO_HIT", "clean_depth", "valid_depth"]
 
 
 def clean_depth(depth: np.ndarray, fill: float = np.inf) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ResolutionMismatchError, UsageError
+from .depth import valid_depth
 
 #: Name of the visibility channel written beside the reprojected image channels.
 VALID_CHANNEL = "valid"
@@ -94,7 +95,7 @@ def reproject_frame_files(
         pixels = pixels.copy()
         for i in depth_idx:
             ch = pixels[:, :, i]
-            ch[~((ch > 0) & (ch < 1e16))] = 0.0
+            ch[~valid_depth(ch)] = 0.0
     result = warp(
         pixels, src_depth, src_view, dst_depth, dst_view, rel_tolerance=rel_tolerance, depth_channels=depth_idx
     )

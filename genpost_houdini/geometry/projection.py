@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @lru_cache(maxsize=16)
-def _rays_cached(k_bytes: bytes, width: int, height: int) -> np.ndarray:
+def _rays_cached(k_bytes: bytes, width: int, height: int, dtype: str) -> np.ndarray:
     K = np.frombuffer(k_bytes, dtype=np.float64).reshape(3, 3)
     k_inv = np.linalg.inv(K)
     u = np.arange(width, dtype=np.float64)
@@ -24,15 +24,16 @@ def _rays_cached(k_bytes: bytes, width: int, height: int) -> np.ndarray:
         rays[..., i] = k_inv[i, 0] * u[None, :] + (k_inv[i, 1] * v[:, None] + k_inv[i, 2])
     # Normalise so z == 1 exactly (a general K^-1 has third row (0, 0, 1) anyway).
     rays /= rays[..., 2:3]
-    rays = rays.astype(np.float32)
+    rays = rays.astype(dtype)
     rays.flags.writeable = False
     return rays
 
 
-def pixel_rays(K: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Camera-space rays through every pixel centre, shape (H, W, 3) float32, z == 1 (read-only, cached)."""
+def pixel_rays(K: np.ndarray, width: int, height: int, *, dtype: type = np.float32) -> np.ndarray:
+    """Camera-space rays through every pixel centre, shape (H, W, 3), z == 1 (read-only, cached;
+    float32 unless ``dtype`` says otherwise)."""
     K64 = np.ascontiguousarray(K, dtype=np.float64)
-    return _rays_cached(K64.tobytes(), int(width), int(height))
+    return _rays_cached(K64.tobytes(), int(width), int(height), np.dtype(dtype).name)
 
 
 def _check_view_shape(depth: np.ndarray, view: "CameraView", what: str) -> None:
@@ -48,7 +49,8 @@ def backproject(depth: np.ndarray, view: "CameraView", *, dtype: type = np.float
     _check_view_shape(d, view, "depth")
     valid = valid_depth(d)
     z = np.where(valid, d, 0.0).astype(np.float64)
-    cam = pixel_rays(view.K, view.width, view.height).astype(np.float64) * z[..., None]
+    rays_dtype = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+    cam = pixel_rays(view.K, view.width, view.height, dtype=rays_dtype).astype(np.float64) * z[..., None]
     c2w = view.camera_to_world
     world = cam @ c2w[:3, :3].T + c2w[:3, 3]
     world[~valid] = np.nan

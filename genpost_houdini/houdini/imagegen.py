@@ -10,21 +10,20 @@ from typing import Any
 
 from ..errors import BadInputError
 
-NO_HIT = 1e16
-
 
 def normalise_depth(depth: Any) -> Any:
-    """Depth to [0, 1] over this image's valid range (0 near, 1 far / no hit)."""
+    """Depth to [0, 1] over this image's own range, the jobs' rule
+    (:class:`~genpost_houdini.conditioning.depth.DepthRange`: 0 near, 1 far / no hit)."""
     import numpy as np
 
+    from ..conditioning.depth import DepthRange
+    from ..errors import InvalidDepthError
+
     d = np.asarray(depth, dtype=np.float32)
-    valid = np.isfinite(d) & (d > 0) & (d < NO_HIT)
-    out = np.ones_like(d, dtype=np.float32)
-    if valid.any():
-        near, far = float(d[valid].min()), float(d[valid].max())
-        span = far - near if far > near else 1.0
-        out[valid] = np.clip((d[valid] - near) / span, 0.0, 1.0)
-    return out
+    try:
+        return DepthRange.from_depths([d]).normalise(d)
+    except InvalidDepthError:  # no valid pixel: all far
+        return np.ones_like(d, dtype=np.float32)
 
 
 def generate_image(

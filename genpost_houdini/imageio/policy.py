@@ -22,8 +22,15 @@ DEPTH_ALIASES: tuple[str, ...] = (
 #: Mask channel names when none is given: dedicated matte names first, then the single-channel
 #: fallbacks (Y for a luminance matte, R for a one-channel red matte).
 MASK_ALIASES: tuple[str, ...] = ("A", "mask", "matte", "alpha", "mask.A", "matte.A", "Y", "R")
-#: Depth at or beyond this is "no hit" (Karma writes 1e17).
+#: Depth at or beyond this is "no hit" (Karma writes 1e17; some files hold 1e30 or inf). The one
+#: no-hit threshold of the project: readers, geometry and the Houdini glue all use it.
 NO_HIT_DEPTH = 1e16
+
+
+def valid_depth(depth: np.ndarray) -> np.ndarray:
+    """Boolean mask of usable depth: finite, > 0 and < :data:`NO_HIT_DEPTH` (NaN is invalid)."""
+    d = np.asarray(depth)
+    return (d > 0) & (d < NO_HIT_DEPTH)
 
 
 def match_channel(available: Sequence[str], aliases: Sequence[str]) -> str | None:
@@ -62,7 +69,7 @@ def depth_from_raw(depth: np.ndarray, where: str, name: str) -> np.ndarray:
                 f"{where}: depth channel {name!r} has {n_negative} negative values (min "
                 f"{float(depth[negative].min()):g}); expected positive camera-space Z"
             )
-        no_hit = ~np.isfinite(depth) | (depth >= NO_HIT_DEPTH) | (depth <= 0)
+        no_hit = ~valid_depth(depth)
     if no_hit.all():
         raise InvalidDepthError(f"{where}: depth channel {name!r} has no valid pixel (all no-hit, NaN or zero)")
     depth[no_hit] = np.inf

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from ..errors import UsageError
-from ..provenance import hash_data
+from ..progress import ProgressFn
 from ..shot.frames import format_frames, parse_frame_range
 
-ProgressFn = Callable[[float, str], None]
 T = TypeVar("T")
 
 #: Output EXRs: lossless, one scanline per block: faster to write than 16-line zip and what comp
@@ -100,11 +99,6 @@ def run_frames(
                 except Exception:  # the first error is the one to report
                     pass
     return written, skipped
-
-
-def derive_seed(seed: int, frame: int, purpose: str = "") -> int:
-    """A seed from (job seed, frame number): never from chunk boundaries."""
-    return int(hash_data("genpost-seed", int(seed), int(frame), purpose)[:8], 16)
 
 
 def layer_is_current(path: Path, inputs_hash: str) -> bool:

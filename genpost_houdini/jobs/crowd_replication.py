@@ -23,9 +23,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import UsageError
+from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
+from ..seeds import derive_seed
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
-from .common import OUTPUT_COMPRESSION, ProgressFn, derive_seed, frame_list, layer_is_current, merge_params, run_frames
+from .common import OUTPUT_COMPRESSION, frame_list, layer_is_current, merge_params, run_frames
 
 log = logging.getLogger("genpost")
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..atomic import write_json_atomic, write_text_atomic
+from ..progress import ProgressFn
 
 log = logging.getLogger("genpost")
 
@@ -26,7 +27,7 @@ def run_demo(
     generator: str = "classical",
     seed: int = 0,
     crowd_count: int = 160,
-    progress: Callable[[float, str], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Build the bundled shot under ``out/shot``, extend it into ``out/setext``, measure it, and
     write ``out/contact_sheet.png`` and ``out/qc.json`` / ``out/qc.md``. Returns a summary."""

@@ -20,16 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..conditioning.morphology import box_sum, dilate
 from ..conditioning.plate import SCREEN_CHANNEL, hue_excess
-from ..generators.patchmatch import box_sum, dilate
 
 #: Excess of the screen's channel (relative to the pixel's mean level) that reads as a cast.
 CAST_THRESHOLD = 0.12
-
-
-def erode(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Square erosion by ``radius`` pixels (outside the image counts as inside the mask)."""
-    return ~dilate(~mask, radius) if radius > 0 else mask.copy()
 
 
 def high_pass(image: np.ndarray) -> np.ndarray:

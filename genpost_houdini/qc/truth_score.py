@@ -27,7 +27,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .plates import edge_step_sums, erode, hf_energy_sums, screen_cast
+from ..conditioning.morphology import erode
+from .plates import edge_step_sums, hf_energy_sums, screen_cast
 
 #: Thresholds the issue states.
 LIMITS = {"grain_ratio": (0.7, 1.4), "edge_step_ratio": 1.5, "median_error_seen": 0.06, "median_error_seen_lens": 0.008}
@@ -109,7 +110,7 @@ def score_real_plate(real: Any, out_dir: str | os.PathLike[str], *, frames: Sequ
         if screen:
             cast_out += int((full & screen_cast(rgb, screen)).sum())
             cast_truth += int((full & screen_cast(truth_g, screen)).sum())
-        inner = erode(full, 4)
+        inner = erode(full, 4, outside=True)
         for key, image in (("out", rgb), ("truth", truth_g)):
             s, n = hf_energy_sums(image, inner)
             hf[key][0] += s

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..progress import ProgressFn
 from ..shot.shot import Shot
 
 
@@ -53,7 +54,7 @@ def warping_error(
     *,
     depth: Callable[[int], np.ndarray] | None = None,
     region: Callable[[int], np.ndarray] | None = None,
-    progress: Callable[[float, str], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> WarpingReport:
     """Warping error of ``images`` (frame -> (H,W,3) scene-linear) over consecutive ``frames``.
 

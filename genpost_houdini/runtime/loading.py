@@ -114,10 +114,6 @@ class ModelFolder:
         return str(self.index.get("_class_name", ""))
 
     @property
-    def is_pipeline(self) -> bool:
-        return (self.path / "model_index.json").is_file()
-
-    @property
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.safetensors + self.pickles)
 

@@ -68,10 +68,6 @@ class Box:
     ground_floor: float = 4.2
     seed: int = 0
 
-    @property
-    def filmed_any(self) -> bool:
-        return self.film_y > self.lo[1] and self.film_z < self.hi[2]
-
 
 @dataclass
 class StreetScene:
@@ -165,18 +161,6 @@ def camera_pose(u: float) -> CameraPose:
     p1 = np.array([0.6, 3.4, 4.0])
     pos = p0 + (p1 - p0) * s
     return CameraPose(tuple(float(v) for v in pos), 5.0 + (-7.0 - 5.0) * s, 5.0 + (9.0 - 5.0) * s)
-
-
-def pose_matrix(pose: CameraPose) -> np.ndarray:
-    """Camera-to-world 4x4 (column vectors, USD camera axes: -Z forward, +Y up)."""
-    yaw, tilt = math.radians(pose.yaw), math.radians(pose.tilt)
-    cy, sy, ct, st = math.cos(yaw), math.sin(yaw), math.cos(tilt), math.sin(tilt)
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rx = np.array([[1, 0, 0], [0, ct, -st], [0, st, ct]])
-    m = np.eye(4)
-    m[:3, :3] = ry @ rx
-    m[:3, 3] = pose.position
-    return m
 
 
 def intrinsics(width: int, height: int) -> np.ndarray:

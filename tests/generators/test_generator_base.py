@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from genpost_houdini.errors import BadInputError, OutputCheckError, UsageError
-from genpost_houdini.generators.base import GenerationRequest, enforce_result, frame_seed
+from genpost_houdini.generators.base import GenerationRequest, enforce_result
+from genpost_houdini.seeds import derive_seed, frame_seed
 
 
 def _arrays(f: int = 2, h: int = 8, w: int = 10):
@@ -88,7 +89,17 @@ def test_enforce_result_refuses_bad_outputs() -> None:
         enforce_result(req, bad, generator="toy")
 
 
-def test_frame_seed_depends_on_seed_and_frame_only() -> None:
-    assert frame_seed(3, 1001) == frame_seed(3, 1001)
+def test_frame_seed_is_numpys_seed_sequence_of_seed_and_frame() -> None:
+    # The rule, written out independently: SeedSequence([seed lo, seed hi, frame, "gen"]), 63 bits.
+    for seed, frame in ((3, 1001), (2**40 + 7, 12), (0, 0)):
+        words = [seed & 0xFFFFFFFF, seed >> 32, frame & 0xFFFFFFFF, 0x67656E]
+        expected = int(np.random.SeedSequence(words).generate_state(1, dtype=np.uint64)[0]) >> 1
+        assert frame_seed(seed, frame) == expected
     assert len({frame_seed(3, 1001), frame_seed(3, 1002), frame_seed(4, 1001)}) == 3
     assert 0 <= frame_seed(2**40, 10**6) < 2**63
+
+
+def test_derive_seed_purposes_differ_and_no_purpose_is_frame_seed() -> None:
+    assert derive_seed(3, 1001) == frame_seed(3, 1001)
+    seeds = {derive_seed(3, 1001, p) for p in ("", "keyframe:0", "holes:0", "holes-window")}
+    assert len(seeds) == 4

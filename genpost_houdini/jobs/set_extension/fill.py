@@ -23,7 +23,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from ...consistency.blend import harmonise, ring_around
-from ..common import ProgressFn, derive_seed
+from ...progress import ProgressFn
+from ...seeds import derive_seed
 from .params import SOURCE_GENERATED, SOURCE_KEYFRAME, SOURCE_OTHER_FRAME, SetExtensionParams
 from .plan import Plan
 
@@ -211,66 +212,90 @@ class Filler:
         return stack
 
     # -- video generators: hole windows ------------------------------------------------------
-    def hole_window(self, t: int) -> list[int]:
-        """The frames of the temporal window holding ``t``: consecutive runs of the model's
-        window length (4k+1), aligned to the shot's first frame, never to a chunk."""
-        length = int(getattr(self.generator, "window", 0) or 33)
-        length = max(1, (length - 1) // 4 * 4 + 1)
-        first = self.shot.frames[0]
-        index = (t - first) // length
-        return [f for f in self.shot.frames if first + index * length <= f < first + (index + 1) * length]
+    def hole_window(self, t: int) -> Any:
+        """The generator window whose pixels are final for frame ``t``
+        (:func:`~genpost_houdini.generators.windows.window_producing`): the generator's window
+        length and overlap, laid from the shot's first frame, never from a chunk's."""
+        from ...generators.windows import generator_window, window_producing
+
+        length, overlap = generator_window(self.generator)
+        return window_producing(t, length=length, overlap=overlap, origin=self.shot.frames[0])
+
+    def _hole_path(self, f: int) -> Path:
+        return self.work_dir / "holes" / f"hole.{self.plan.key[:16]}.{f:04d}.exr"
 
     def temporal_holes(self, t: int) -> np.ndarray:
         """Frame ``t``'s pixels as a video generator completes them over its whole window.
 
-        The window is generated once (every frame's plate and keyframe projection as known
-        pixels, what is still missing as the mask, the normalised depth as control) and cached
-        per frame in ``.genpost/holes/``, so every chunk that touches it reads the same pixels.
+        Each window is generated once and cached per frame in ``.genpost/holes/``, so every
+        chunk that touches it reads the same pixels: its frames' plate and keyframe projections
+        as known pixels, what is still missing to generate, the normalised depth as control,
+        and its anchor frames (shared with the window before, generated first) as final, fully
+        known pixels. One request is exactly one generator window (``shot_first`` passed).
         """
+        from ...imageio import exr
+
+        self._ensure_window(self.hole_window(t))
+        return exr.read_exr(self._hole_path(t), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32)
+
+    def _ensure_window(self, win: Any) -> None:
         from filelock import FileLock
 
         from ...conditioning.depth import DepthRange
         from ...generators.base import GenerationRequest
+        from ...generators.windows import window_at
         from ...imageio import exr
 
-        frames = self.hole_window(t)
+        shot_frames = set(self.shot.frames)
+        frames = [f for f in win.frames if f in shot_frames]
+        anchors = [f for f in win.anchors if f in shot_frames] if win.index > 0 else []
+        produced = [f for f in frames if f not in anchors]
+        if all(self._hole_path(f).is_file() for f in produced):
+            return
+        if anchors:  # the window before makes them final (iteratively from the shot's start)
+            self._ensure_window(window_at(win.index - 1, length=win.length, overlap=win.overlap, origin=self.shot.frames[0]))
         folder = self.work_dir / "holes"
         folder.mkdir(parents=True, exist_ok=True)
-        path_of = lambda f: folder / f"hole.{self.plan.key[:16]}.{f:04d}.exr"  # noqa: E731
-        with FileLock(str(folder / f"window.{frames[0]:04d}.lock")):
-            if not path_of(t).is_file():
-                drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
-                images, missing, depths = [], [], []
-                for f in frames:
-                    depth = self.shot.read("depth", f)
-                    image = self.shot.read("plate", f).copy()
-                    miss = self.shot.read("mask", f).copy()
-                    src = np.zeros(miss.shape, np.uint8)
-                    self.fill_from_plates(f, depth, image, src, miss)
-                    self.fill_from_keyframes(f, depth, image, src, miss, self.plan.keyframes)
-                    images.append(np.where(miss[..., None], 0.0, image).astype(np.float32))
-                    missing.append(miss)
-                    depths.append(drange.normalise(depth))
-                known = ~np.stack(missing)
-                request = GenerationRequest(
-                    frames=list(frames),
-                    images=np.stack(images),
-                    known=known,
-                    generate=~known,
-                    depth=np.stack(depths),
-                    seed=derive_seed(self.params.seed, frames[0], "holes-window"),
-                    prompt=self.params.prompt,
-                    negative_prompt=self.params.negative_prompt,
-                    strength=self.params.strength,
-                    colourspace="ACEScg",
-                )
-                started = time.perf_counter()
-                result = np.asarray(self.generator.generate(request))
-                self.generator_seconds += time.perf_counter() - started
-                for i, f in enumerate(frames):
-                    exr.write_exr(path_of(f), {c: result[i, ..., k] for k, c in enumerate("RGB")},
-                                  kinds={c: "data" for c in "RGB"}, metadata={"window": frames[0], "plan": self.plan.key})
-        return exr.read_exr(path_of(t), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32)
+        with FileLock(str(folder / f"window.{win.start:04d}.lock")):
+            if all(self._hole_path(f).is_file() for f in produced):
+                return
+            drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
+            images, missing, depths = [], [], []
+            for f in frames:
+                depth = self.shot.read("depth", f)
+                depths.append(drange.normalise(depth))
+                if f in anchors:
+                    images.append(exr.read_exr(self._hole_path(f), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32))
+                    missing.append(np.zeros(depth.shape, bool))
+                    continue
+                image = self.shot.read("plate", f).copy()
+                miss = self.shot.read("mask", f).copy()
+                src = np.zeros(miss.shape, np.uint8)
+                self.fill_from_plates(f, depth, image, src, miss)
+                self.fill_from_keyframes(f, depth, image, src, miss, self.plan.keyframes)
+                images.append(np.where(miss[..., None], 0.0, image).astype(np.float32))
+                missing.append(miss)
+            known = ~np.stack(missing)
+            request = GenerationRequest(
+                frames=list(frames),
+                images=np.stack(images),
+                known=known,
+                generate=~known,
+                depth=np.stack(depths),
+                seed=derive_seed(self.params.seed, win.start, "holes-window"),
+                prompt=self.params.prompt,
+                negative_prompt=self.params.negative_prompt,
+                strength=self.params.strength,
+                colourspace="ACEScg",
+                shot_first=self.shot.frames[0],
+            )
+            started = time.perf_counter()
+            result = np.asarray(self.generator.generate(request))
+            self.generator_seconds += time.perf_counter() - started
+            for i, f in enumerate(frames):
+                if f in produced:
+                    exr.write_exr(self._hole_path(f), {c: result[i, ..., k] for k, c in enumerate("RGB")},
+                                  kinds={c: "data" for c in "RGB"}, metadata={"window": win.start, "plan": self.plan.key})
 
 
 def hole_tiles(missing: np.ndarray, tile: int, margin: int) -> Iterator[tuple[slice, slice, slice, slice]]:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..common import ProgressFn
+from ...progress import ProgressFn
 
 log = logging.getLogger("genpost")
 

@@ -15,9 +15,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ...progress import ProgressFn
 from ...provenance import file_stamp, hash_data, make_provenance
 from ...shot.frames import format_frames, output_pattern
-from ..common import OUTPUT_COMPRESSION, ProgressFn, layer_is_current, run_frames
+from ..common import OUTPUT_COMPRESSION, layer_is_current, run_frames
 from .fill import Filler
 from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, SOURCE_GENERATED, SetExtensionParams
 from .plan import Plan, load_or_make_plan, make_plan, read_low_res
@@ -52,7 +53,7 @@ class SetExtension:
         stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
         stage_stamp = file_stamp(p.stage)
         return hash_data(
-            "setext-plan-v1",
+            "setext-plan-v2",  # v2: one seed rule (seeds.derive_seed), hole windows = generator windows
             stage_stamp,
             self.shot.camera.prim_path,
             stamps,

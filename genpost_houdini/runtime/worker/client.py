@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ...errors import GenpostError, TransientError
+from ...progress import ProgressFn
 from .protocol import WORKER_PYTHON_ENV, JobCancelled, default_socket, save_request
 
 log = logging.getLogger("genpost.worker")
@@ -126,7 +127,7 @@ class WorkerClient:
         generator: str = "classical",
         options: Mapping[str, Any] | None = None,
         *,
-        progress: Callable[[float, str], None] | None = None,
+        progress: ProgressFn | None = None,
         cancel: threading.Event | Callable[[], bool] | None = None,
         job_id: str | None = None,
     ) -> Any:
@@ -198,8 +199,9 @@ def _remote_error(reply: Mapping[str, Any]) -> GenpostError:
 class WorkerGenerator:
     """A model generator whose ``generate`` runs in a ``genpost worker`` (a farm session's).
 
-    Name, ``temporal`` and provenance come from the local instance (which never loads weights
-    for them); the pixels come from the worker, which holds the model across tasks.
+    Name, ``temporal``, ``window``, ``overlap`` and provenance come from the local instance
+    (which never loads weights for them); the pixels come from the worker, which holds the model
+    across tasks.
     """
 
     def __init__(self, local: Any, name: str, options: Mapping[str, Any], socket: str):
@@ -208,6 +210,8 @@ class WorkerGenerator:
         self.options = dict(options)
         self.socket = socket
         self.temporal = bool(getattr(local, "temporal", False))
+        self.window = getattr(local, "window", None)
+        self.overlap = getattr(local, "overlap", None)
 
     def provenance(self) -> dict[str, Any]:
         return dict(self._local.provenance())

@@ -64,6 +64,7 @@ def save_request(request: Any, path: str | os.PathLike[str]) -> Path:
         "negative_prompt": request.negative_prompt,
         "strength": float(request.strength),
         "colourspace": request.colourspace,
+        "shot_first": request.shot_first,
         "options": {k: v for k, v in request.options.items() if k not in array_options},
         "array_options": sorted(array_options),
     }
@@ -79,7 +80,7 @@ def load_request(path: str | os.PathLike[str]) -> Any:
     """Read a GenerationRequest written by :func:`save_request` (no pickle)."""
     import numpy as np
 
-    from ...generators.base import GenerationRequest
+    from ..request import GenerationRequest
 
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))

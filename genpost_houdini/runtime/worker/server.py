@@ -26,6 +26,11 @@ from .protocol import JobCancelled, default_socket, load_request
 
 log = logging.getLogger("genpost.worker")
 
+#: ``make_generator(name, **options)``: builds a generator by name. The worker is handed one
+#: (``genpost worker`` passes :func:`genpost_houdini.generators.get_generator`), so the runtime
+#: never imports the generators that run on it.
+GeneratorFactory = Callable[..., Any]
+
 
 class _Cancel(BaseException):
     """Raised inside a job's progress callback to stop it (a BaseException, so a generator's own
@@ -45,9 +50,10 @@ class WorkerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, path: Path, *, idle_timeout: float | None = None) -> None:
+    def __init__(self, path: Path, *, idle_timeout: float | None = None, make_generator: GeneratorFactory) -> None:
         self.path = path
         self.idle_timeout = idle_timeout
+        self.make_generator = make_generator
         self.gpu_lock = threading.Lock()
         self.jobs: dict[str, _Job] = {}
         self.jobs_lock = threading.Lock()
@@ -135,7 +141,7 @@ class _Handler(socketserver.StreamRequestHandler):
         watcher.start()
         try:
             with _acquire_cancellable(self.server.gpu_lock, job.cancel):
-                result = run_generate(message, job.cancel, self.send)
+                result = run_generate(message, job.cancel, self.send, self.server.make_generator)
             self.send({"ok": True, "event": "result", **result})
         except _Cancel:
             self.send({"ok": False, "event": "cancelled", "error": f"job {job.id} cancelled",
@@ -163,20 +169,22 @@ def _acquire_cancellable(lock: threading.Lock, cancel: threading.Event) -> Itera
 
 
 def run_generate(
-    message: Mapping[str, Any], cancel: threading.Event, send: Callable[[Mapping[str, Any]], None]
+    message: Mapping[str, Any], cancel: threading.Event, send: Callable[[Mapping[str, Any]], None],
+    make_generator: GeneratorFactory,
 ) -> dict[str, Any]:
-    """Run one generate request in this process; write the result npz; return the reply fields."""
+    """Run one generate request in this process with the generator ``make_generator(name,
+    **options)`` builds (kept in the process registry); write the result npz; return the reply
+    fields."""
     import numpy as np
 
     from ...atomic import atomic_path
-    from ...generators.registry import get_generator
     from ..registry import get_registry
 
     name = str(message.get("generator") or "classical")
     options = dict(message.get("options") or {})
     request = load_request(message["request"])
     key = ("generator", name, json.dumps(options, sort_keys=True, default=str))
-    generator = get_registry().get(key, lambda: get_generator(name, **options))
+    generator = get_registry().get(key, lambda: make_generator(name, **options))
 
     def progress(fraction: float, text: str) -> None:
         if cancel.is_set():
@@ -197,8 +205,9 @@ def run_generate(
 
 
 def serve(socket_path: str | os.PathLike[str] | None = None, *, idle_timeout: float | None = None,
-          preload: Sequence[str] = ()) -> int:
-    """Run a worker in this process until shutdown, SIGTERM or ``idle_timeout`` seconds idle.
+          preload: Sequence[str] = (), make_generator: GeneratorFactory | None = None) -> int:
+    """Run a worker in this process until shutdown, SIGTERM or ``idle_timeout`` seconds idle,
+    building generators with ``make_generator`` (required to serve).
 
     Only one worker serves a socket: a second one exits with TransientError. A stale socket
     file (no process behind it) is replaced.
@@ -219,7 +228,9 @@ def serve(socket_path: str | os.PathLike[str] | None = None, *, idle_timeout: fl
     try:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        server = WorkerServer(path, idle_timeout=idle_timeout)
+        if make_generator is None:
+            raise UsageError("serve() needs make_generator (genpost worker passes genpost_houdini.generators.get_generator)")
+        server = WorkerServer(path, idle_timeout=idle_timeout, make_generator=make_generator)
         (path.parent / (path.name + ".pid")).write_text(f"{os.getpid()}\n")
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
