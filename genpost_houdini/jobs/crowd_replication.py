@@ -23,11 +23,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import UsageError
+from ..limits import MAX_VARIANTS, bounded
 from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..seeds import derive_seed
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
-from .common import OUTPUT_COMPRESSION, frame_list, layer_is_current, merge_params, run_frames
+from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
+                     layer_is_current, merge_params, run_frames)
 
 log = logging.getLogger("genpost")
 
@@ -122,9 +124,7 @@ class CrowdParams:
         frames = frame_list(v["frames"])
         sf = v.get("source_frames") or ""
         generator = str(v["generator"] or "")
-        variants = int(v["variants"])
-        if variants < 0:
-            raise UsageError("--variants must be 0 or more")
+        variants = bounded("--variants", v["variants"], 0, MAX_VARIANTS)
         from ..crowd.look import parse_vector
 
         facing = str(v.get("facing") or "random")
@@ -134,7 +134,6 @@ class CrowdParams:
             parse_vector(v.get(name) or None, flag)
         checks = [
             (0.0 <= float(v["walkers"]) <= 1.0, f"--walkers must be a fraction 0..1 (got {v['walkers']})"),
-            (1 <= int(v["colourways"]) <= 64, f"--colourways must be 1..64 (got {v['colourways']})"),
             (0.0 <= float(v["height_sd"]) <= 0.3, f"--height-sd must be 0..0.3 (got {v['height_sd']})"),
             (0.0 <= float(v["shadow_density"]) <= 1.0, f"--shadow-density must be 0..1 (got {v['shadow_density']})"),
             (float(v["haze_distance"]) >= 0.0, f"--haze-distance must be 0 (off) or more (got {v['haze_distance']})"),
@@ -142,6 +141,7 @@ class CrowdParams:
             (float(v["min_spacing"]) > 0.0, f"--min-spacing must be a positive distance (got {v['min_spacing']})"),
             (int(v["count"]) >= 1, "--count must be at least 1"),
         ]
+        bounded("--colourways", v["colourways"], 1, 64)
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
@@ -183,6 +183,11 @@ class CrowdParams:
             haze_distance=float(v["haze_distance"]),
             shutter=float(v["shutter"]),
         )
+
+
+    def generator_options(self) -> dict[str, Any]:
+        """The options :func:`get_generator` gets for the variants (model, runtime, allow_pickle)."""
+        return generator_options(model=self.model, runtime=self.runtime, allow_pickle=self.allow_pickle)
 
 
 class CrowdReplication:
@@ -271,14 +276,7 @@ class CrowdReplication:
         from ..generators.registry import get_generator
 
         p = self.params
-        options: dict[str, Any] = {}
-        if p.model:
-            options["model"] = p.model
-        if p.runtime != "auto":
-            options["runtime"] = p.runtime
-        if p.allow_pickle:
-            options["allow_pickle"] = True
-        generator = get_generator(p.generator, **options)
+        generator = get_generator(p.generator, **p.generator_options())
         self.model_provenance = dict(generator.provenance())
         out = []
         for src in list(self.sources):
@@ -309,6 +307,12 @@ class CrowdReplication:
                           "model": {k: self.model_provenance.get(k, "") for k in ("model_id", "weights_hash", "licence")}},
                 ))
         return out
+
+    def identity(self) -> dict[str, Any]:
+        """The job's identity for its output folder: inputs and parameters, not the frames."""
+        params = dataclasses.asdict(self.params)
+        params["camera"] = self.shot.camera.prim_path
+        return job_identity(JOB_KIND, params, ("stage", "sources", "source_mattes", "depth", "plate", "model"))
 
     def job_key(self) -> str:
         p = self.params
@@ -385,6 +389,10 @@ class CrowdReplication:
 
         frames = list(self.shot.frames if frames is None else frames)
         started = time.perf_counter()
+        outside = sorted(set(frames) - set(self.shot.frames))
+        if outside:
+            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        manifest = claim_output(self.out_dir, self.identity(), force=force)
         key = self.job_key()
         visible: set[int] = set()
 
@@ -414,6 +422,7 @@ class CrowdReplication:
             write=write,
             force=force,
             progress=self.progress,
+            manifest=manifest,
         )
         layer = self.out_dir / LAYER_NAME
         if written or not layer_is_current(layer, key):
@@ -460,7 +469,18 @@ def _source_files(source: Any) -> list[Path]:
     return files
 
 
+def validate(params: Mapping[str, Any]) -> CrowdParams:
+    """Every check before reading a pixel: values, and the generator (name, options, model
+    folder) when variants are generated. Run before any work and at ``--save-job``."""
+    checked = CrowdParams.from_mapping(params)
+    if checked.variants:
+        from ..generators.registry import check_generator
+
+        check_generator(checked.generator, **checked.generator_options())
+    return checked
+
+
 def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
     """The job-file entry point (``genpost run``): params as in :data:`JOB_PARAMS`."""
-    job = CrowdReplication(CrowdParams.from_mapping(params), out_dir, progress=progress)
+    job = CrowdReplication(validate(params), out_dir, progress=progress)
     return job.run(frames, force=force)

@@ -34,7 +34,7 @@ def run_demo(
     from ..imageio import exr
     from ..jobs.set_extension import run_job
     from ..qc.contact_sheet import crowd_detail, source_view, to_srgb8, write_contact_sheet
-    from ..qc.warping import warping_error
+    from ..qc.warping import format_error, warping_error
     from ..samples.street import build_street
     from ..shot.frames import FrameSeq, format_frames
     from ..shot.shot import Shot
@@ -130,8 +130,8 @@ def run_demo(
         f"- shot: {info['stage']} ({info['camera']}), frames {format_frames(shot_frames)}, {resolution[0]}x{resolution[1]}",
         f"- generator: {generator}, seed {seed}, keyframes {result['keyframes']}",
         f"- extend pixels left after plate projection: {100 * result['missing_after_plates']:.1f}% ; after keyframes: {100 * result['missing_after_keyframes']:.2f}%",
-        f"- warping error inside the extension: {qc_result['region']['warping_error']:.3e}",
-        f"- warping error on the plate (reference): {qc_result['plate']['warping_error']:.3e}",
+        f"- warping error inside the extension: {format_error(qc_result['region']['warping_error'])}",
+        f"- warping error on the plate (reference): {format_error(qc_result['plate']['warping_error'])}",
         f"- ratio extension/plate: {qc_result['ratio']:.2f}" if qc_result["ratio"] is not None else "- ratio: n/a",
     ]
     if truth_error is not None:
@@ -142,7 +142,7 @@ def run_demo(
     lines += [
         f"- crowd: {crowd_result['instances']} people ({crowd_result['walkers']} walking) from "
         f"{len(info['crowd_sources'])} library people on {info['crowd_region']}; "
-        f"warping error {cq['warping_error']:.3e} (plate {cq['plate_warping_error']:.3e})",
+        f"warping error {format_error(cq['warping_error'])} (plate {format_error(cq['plate_warping_error'])})",
         f"- crowd looks (appearance clusters, middle frame): {cq['looks']} among {cq['visible_instances_mid_frame']} "
         f"visible people; biggest look {100 * (cq['biggest_look_share'] or 0):.0f} % of them; "
         f"{cq['planned_looks_visible']} source/colourway looks dealt",

@@ -69,6 +69,7 @@ class Shot:
             plate=FrameSeq.parse(plate, base) if plate else None,
             mask=FrameSeq.parse(mask, base) if mask else None,
         )
+        track.check_frames(shot.frames)
         shot.check_frames(shot.frames)
         return shot
 
