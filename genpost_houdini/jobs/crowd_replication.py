@@ -42,6 +42,7 @@ JOB_PARAMS: dict[str, Any] = {
     "source_matte": "",  # a pattern or a list matching "source"
     "source_frames": "",
     "depth": None,
+    "depth_kind": "planar",
     "frames": None,
     "count": 100,
     "seed": 0,
@@ -90,6 +91,7 @@ class CrowdParams:
     runtime: str = "auto"
     allow_pickle: bool = False
     plate: str = ""
+    depth_kind: str = "planar"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
@@ -131,6 +133,7 @@ class CrowdParams:
             runtime=str(v.get("runtime") or "auto"),
             allow_pickle=bool(v.get("allow_pickle")),
             plate=str(v.get("plate") or ""),
+            depth_kind=str(v.get("depth_kind") or "planar"),
         )
 
 
@@ -143,7 +146,8 @@ class CrowdReplication:
         self.params = params
         self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
-        self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames)
+        self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames,
+                              depth_kind=params.depth_kind)
         self.sources = [
             load_source(
                 i,

@@ -29,6 +29,7 @@ JOB_PARAMS: dict[str, Any] = {
     "camera": "",
     "plate": None,
     "depth": None,
+    "depth_kind": "planar",
     "extend": None,
     "frames": None,
     "generator": "classical",
@@ -66,6 +67,7 @@ class SetExtensionParams:
     allow_pickle: bool = False
     max_keyframes: int = 8
     max_sources: int = 8
+    depth_kind: str = "planar"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
@@ -90,6 +92,7 @@ class SetExtensionParams:
             allow_pickle=bool(values["allow_pickle"]),
             max_keyframes=int(values["max_keyframes"]),
             max_sources=int(values["max_sources"]),
+            depth_kind=str(values.get("depth_kind") or "planar"),
         )
 
     def generator_options(self) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class SetExtension:
             frames=params.frames,
             plate=params.plate,
             mask=params.extend,
+            depth_kind=params.depth_kind,
         )
         self._plan: Plan | None = None
         self._filler: Filler | None = None
@@ -65,6 +66,7 @@ class SetExtension:
             p.strength,
             p.max_keyframes,
             p.max_sources,
+            p.depth_kind,
         )
 
     def frame_inputs_hash(self, frame: int) -> str:
