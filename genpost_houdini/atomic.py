@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import NotWritableError, filesystem_error
+
 _TMP_MARK = ".genpost-tmp-"
 
 
@@ -17,14 +19,20 @@ _TMP_MARK = ".genpost-tmp-"
 def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in ``final``'s folder; rename it onto ``final`` on success.
 
-    Atomic: the rename is the publication. On any exception the temporary file is removed and
-    ``final`` is left as it was. The temporary name keeps ``final``'s extension, so writers that
-    choose a format by extension (OpenImageIO, USD) still work.
+    Atomic: the rename is the publication. On any exception (an interrupt included) the
+    temporary file is removed and ``final`` is left as it was. The temporary name keeps
+    ``final``'s extension, so writers that choose a format by extension (OpenImageIO, USD)
+    still work. An OSError (from the folder, the temporary, the writer in the body, the
+    rename) becomes :func:`~genpost_houdini.errors.filesystem_error` naming ``final``: exit 75
+    for no space or I/O errors, 3 for permission, not-a-folder or a read-only filesystem.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}{_TMP_MARK}", suffix=final.suffix, dir=final.parent)
-    os.close(fd)
+    try:
+        ensure_folder(final.parent, "folder")
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}{_TMP_MARK}", suffix=final.suffix, dir=final.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise filesystem_error(exc, final) from None
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -34,10 +42,56 @@ def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             tmp_path.unlink()
+        if isinstance(exc, OSError):
+            raise filesystem_error(exc, final) from None
         raise
+
+
+def ensure_folder(folder: str | os.PathLike[str], what: str = "output folder", *, probe: bool = False) -> Path:
+    """Create ``folder`` (and its parents) unless it exists; return it.
+
+    Refuses with a GenpostError naming the folder when a file stands where it (or a parent)
+    should be, or it cannot be created (:func:`~genpost_houdini.errors.filesystem_error`:
+    3 for permission / read-only, 75 for no space / I/O). With ``probe``, also proves the
+    folder writable by creating and removing a temporary file, so a job that cannot publish
+    anything fails before doing any work (root ignores permission bits; a probe does not).
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file stands there, or on the way there
+        blocker = _blocking_file(folder)
+        if blocker == folder:
+            raise NotWritableError(f"{what} {folder} is a file, not a folder: choose another folder") from None
+        raise NotWritableError(f"cannot create {what} {folder}: {blocker} is a file, not a folder") from None
+    except OSError as exc:
+        raise filesystem_error(exc, folder, f"create {what}") from None
+    if probe:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".probe{_TMP_MARK}", dir=folder)
+            try:
+                os.write(fd, b"genpost")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        except OSError as exc:
+            raise filesystem_error(exc, folder, f"write into {what}") from None
+    return folder
+
+
+def _blocking_file(folder: Path) -> Path:
+    """The first existing non-folder on the way to ``folder`` (what stops its creation)."""
+    for parent in reversed([folder, *folder.parents]):
+        if parent.exists() and not parent.is_dir():
+            return parent
+        if parent.is_symlink() and not parent.exists():
+            return parent
+    return folder
 
 
 def write_bytes_atomic(final: str | os.PathLike[str], data: bytes) -> Path:

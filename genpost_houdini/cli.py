@@ -16,6 +16,7 @@ from typing import Sequence
 
 from . import __version__
 from .errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GenpostError
+from .interrupts import Terminated
 
 #: Command modules under genpost_houdini.commands, in the order `genpost --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -80,8 +81,42 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
 
 
+#: Exit codes for a stop by signal (128 + signal number, as a shell reports it).
+EXIT_SIGINT, EXIT_SIGTERM, EXIT_SIGPIPE = 130, 143, 141
+
+
+def _quiet_stdout() -> None:
+    """stdout's reader went away: send what is left to /dev/null so the interpreter's final
+    flush does not print a BrokenPipeError."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit code (never raises for expected failures)."""
+    """Run one command; return its exit code (never raises for expected failures).
+
+    SIGTERM is handled like SIGINT (:mod:`genpost_houdini.interrupts`): clean stop, exit 143.
+    """
+    from .interrupts import handled
+
+    with handled():
+        try:
+            return _main(argv)
+        except Terminated:  # before a command started (imports, parsing)
+            _report("genpost: terminated (SIGTERM)")
+            return EXIT_SIGTERM
+        except KeyboardInterrupt:
+            _report("genpost: interrupted")
+            return EXIT_SIGINT
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -95,25 +130,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    command = args.command
     try:
         result = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+    except BrokenPipeError:  # `genpost ... | head`: the reader has what it wanted
+        _quiet_stdout()
+        return EXIT_SIGPIPE
     except GenpostError as exc:
-        print(f"genpost {args.command}: error: {exc}", file=sys.stderr)
+        _report(f"genpost {command}: error: {exc}")
         return exc.exit_code
+    except Terminated:
+        _report(f"genpost {command}: terminated (SIGTERM); finished frames are kept, rerun to continue")
+        return EXIT_SIGTERM
     except KeyboardInterrupt:
-        print(f"genpost {args.command}: interrupted", file=sys.stderr)
-        return 130
+        _report(f"genpost {command}: interrupted")
+        return EXIT_SIGINT
     except MemoryError as exc:
-        print(f"genpost {args.command}: out of memory: {exc}", file=sys.stderr)
+        _report(f"genpost {command}: out of memory: {exc}")
         return 75
+    except OSError as exc:  # a filesystem failure no caller named: still a clear error, no traceback
+        from .errors import filesystem_error
+
+        log.debug("unhandled OSError", exc_info=True)
+        error = filesystem_error(exc, None, "access")
+        _report(f"genpost {command}: error: {error}")
+        return error.exit_code
     except Exception as exc:  # a bug: say so plainly, keep the traceback for the report
         log.debug("unexpected error", exc_info=True)
         import traceback
 
         traceback.print_exc()
-        print(f"genpost {args.command}: internal error: {exc!r}", file=sys.stderr)
+        _report(f"genpost {command}: internal error: {exc!r}")
         return EXIT_FAILURE
     return EXIT_OK if result is None else int(result)
+
+
+def _report(text: str) -> None:
+    """One line on stderr (a closed stderr is not an error of its own)."""
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -89,3 +89,61 @@ class DependencyError(GenpostError):
     """An optional package (torch, diffusers, tensorrt, onnxruntime) is not installed."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class FolderOwnedError(BadInputError):
+    """An output folder belongs to another job (different inputs or parameters)."""
+
+
+class NotWritableError(BadInputError):
+    """A file or folder cannot be written for a lasting reason: permission, a file where a
+    folder should be (or the reverse), a read-only filesystem. Retrying will not help."""
+
+
+class StorageError(TransientError):
+    """Storage failed for a passing reason: no space left, quota, I/O error, stale handle.
+    Retrying (elsewhere, or after space is freed) may succeed."""
+
+
+#: errno names that mean "retrying may succeed" (exit 75); every other OSError is lasting (3).
+TRANSIENT_ERRNOS: frozenset[str] = frozenset({
+    "ENOSPC", "EDQUOT", "EIO", "EAGAIN", "EWOULDBLOCK", "EBUSY", "EINTR", "ETIMEDOUT", "ESTALE",
+    "ENOLCK", "EMFILE", "ENFILE", "ENOMEM", "ENOBUFS", "EREMOTEIO", "ECONNRESET", "ECONNABORTED",
+    "EHOSTDOWN", "EHOSTUNREACH", "ENETDOWN", "ENETUNREACH", "ENETRESET", "ENOTCONN",
+})
+
+
+def filesystem_error(exc: OSError, path: object = None, action: str = "write") -> GenpostError:
+    """The GenpostError for an OSError met while ``action``-ing ``path`` (default: the
+    exception's own file name): StorageError (75) for no space and I/O errors, NotWritableError
+    (3) for permission, not-a-folder, read-only filesystem and other lasting causes. The message
+    names the path, the cause in words and the errno name."""
+    import errno as _errno
+    import os as _os
+
+    code = exc.errno if isinstance(exc.errno, int) else None
+    name = _errno.errorcode.get(code, "") if code is not None else ""
+    where = _os.fspath(path) if isinstance(path, (str, _os.PathLike)) else (exc.filename or "")
+    other = exc.filename if exc.filename and _os.fspath(exc.filename) != where else None
+    if other is not None and ".genpost-tmp-" in _os.fspath(other):
+        other = None  # our own temporary: the final path says it all
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    text = f"cannot {action} {where}: {cause}" if where else f"cannot {action}: {cause}"
+    if other:
+        text += f" ({other})"
+    if name:
+        text += f" [{name}]"
+    hint = {
+        "ENOSPC": "free space on that filesystem, then rerun (finished frames are kept)",
+        "EDQUOT": "the disk quota is full; free space, then rerun (finished frames are kept)",
+        "EROFS": "the filesystem is mounted read-only; choose another output folder",
+        "EACCES": "no permission; choose another folder or fix its permissions",
+        "EPERM": "not permitted; choose another folder or fix its permissions",
+        "ENOTDIR": "a file stands where a folder is needed",
+        "EEXIST": "a file stands where a folder is needed",
+        "EISDIR": "a folder stands where a file is needed",
+    }.get(name)
+    if hint:
+        text += f": {hint}"
+    cls = StorageError if name in TRANSIENT_ERRNOS else NotWritableError
+    return cls(text)

@@ -45,12 +45,10 @@ def _run(args: argparse.Namespace) -> int:
     import json
     import math
 
-    from ..errors import UsageError
+    from ..limits import image_size
     from ..shot.camera import CameraTrack
 
-    width, height = args.resolution
-    if width <= 0 or height <= 0:
-        raise UsageError(f"--resolution must be positive, got {width} {height}")
+    width, height = image_size("--resolution", *args.resolution)
     track = CameraTrack.open(args.stage, args.camera, conform_policy=args.conform_policy)
     frame = track.frame_range[0] if args.frame is None else args.frame
     if float(frame).is_integer():

@@ -74,7 +74,7 @@ def crowd_params(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..jobs.crowd_replication import CrowdParams, CrowdReplication
+    from ..jobs.crowd_replication import CrowdReplication, validate
     from ..progress import ProgressPrinter
     from ..shot.frames import parse_frame_range
 
@@ -82,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
     if args.save_job:
         from ..farm.jobfile import write_job_file
 
+        validate(params)  # a job that cannot run is not saved
         print(write_job_file(args.save_job, "crowd", params, out=args.out))
         return 0
-    job = CrowdReplication(CrowdParams.from_mapping(params), args.out, progress=ProgressPrinter("crowd", style=args.progress))
+    job = CrowdReplication(validate(params), args.out, progress=ProgressPrinter("crowd", style=args.progress))
     frames = parse_frame_range(args.frames)
     result = job.run(frames, force=args.force)
     if args.qc:

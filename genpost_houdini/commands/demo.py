@@ -17,6 +17,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 def run(args: argparse.Namespace) -> int:
     from ..jobs.demo import run_demo
+    from ..qc.warping import format_error
     from ..progress import ProgressPrinter
 
     summary = run_demo(
@@ -33,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"  images         {summary['setext']['images']}")
     print(f"  USD layer      {summary['setext']['layer']}")
     print(f"  QC report      {args.out}/qc.md")
-    print(f"  warping error  extension {qc['region_warping_error']:.3e} vs plate {qc['plate_warping_error']:.3e}")
+    print(f"  warping error  extension {format_error(qc['region_warping_error'])} vs plate {format_error(qc['plate_warping_error'])}")
     return 0

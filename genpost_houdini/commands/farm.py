@@ -22,6 +22,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     w.add_argument("--json", action="store_true", help="print as JSON")
     w.add_argument("--frames", metavar="A-B", help="frames to run (default: the shot range)")
     w.add_argument("--force", action="store_true", help="redo frames already done")
+    w.add_argument("--allow-pickle", action="store_true", help="allow pickle checkpoints (the runner's decision)")
     w.add_argument("--save-job", metavar="NEW.json", help="write a job file with these wedges, run nothing")
     w.add_argument("--progress", choices=MODES, default="auto")
     w.set_defaults(handler=_wedge)
@@ -78,7 +79,7 @@ def _wedge(args: argparse.Namespace) -> int:
                 print(f"{row['name']}\t{values}\t{row['out']}")
         return 0
     frames = parse_frame_range(args.frames) if args.frames else None
-    units = plan(spec, frames)
+    units = plan(spec, frames, allow_pickle=args.allow_pickle)
     preflight(spec, units[0].frames)
     results = run_units(units, force=args.force, progress=Progress(args.progress, parts=len(units)))
     if args.json:

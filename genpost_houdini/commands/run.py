@@ -14,7 +14,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         help="run a job file (or one chunk of its frames / one wedge)",
         description="Run a JSON job file written by `genpost setext/crowd --save-job`. Frames "
         "whose outputs exist with a matching inputs hash are skipped (see OUT/manifest.json); "
-        "--force redoes them. Exit codes: 0 ok, 2 usage, 3 bad input (do not retry), "
+        "--force redoes them (and hands over a folder another job owns). Exit codes: 0 ok, 2 usage, 3 bad input (do not retry), "
         "75 transient (retry).",
     )
     p.add_argument("job", metavar="JOB.json", help="the job file")
@@ -22,7 +22,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--wedge", metavar="NAME=VALUE", action="append", default=[],
                    help="run only the wedge with this value (repeatable); without it every wedge runs")
     p.add_argument("--wedge-index", type=int, metavar="I", help="run only wedge number I (0-based)")
-    p.add_argument("--force", action="store_true", help="redo every frame, even those already done")
+    p.add_argument("--force", action="store_true",
+                   help="redo every frame, even those already done; hand over an output folder another job owns")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="allow pickle checkpoints in the job's model folder (they run code when loaded); "
+                        "a job file cannot ask for this itself")
     add_depth_kind_argument(p, default=None)
     p.add_argument("--progress", choices=MODES, default="auto",
                    help="progress lines: openjd prints `openjd_progress: N` (auto: inside OpenJD sessions)")
@@ -49,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
         if "depth_kind" not in spec.specs():
             raise UsageError(f"--depth-kind: job kind {spec.kind!r} reads no depth")
         spec.params["depth_kind"] = args.depth_kind
-    units = plan(spec, frames, wedge_values=values, wedge_index=args.wedge_index)
+    units = plan(spec, frames, wedge_values=values, wedge_index=args.wedge_index, allow_pickle=args.allow_pickle)
     preflight(spec, units[0].frames)
     progress = Progress(args.progress, parts=len(units))
     results = run_units(units, force=args.force, progress=progress)

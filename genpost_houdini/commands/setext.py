@@ -54,7 +54,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add_generation_arguments(p)
     p.add_argument("--shot-frames", default=None, help="the whole shot's range when --frames is a chunk of it (plans keyframes over the shot)")
     p.add_argument("--max-keyframes", type=int, default=8)
-    p.add_argument("--force", action="store_true", help="redo frames that are already done")
+    p.add_argument("--force", action="store_true",
+                   help="redo frames that are already done; hand over an output folder another job owns")
     p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit without running")
     p.add_argument("--progress", choices=STYLES, default="text")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -93,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     params = setext_params(args)
     if args.save_job:
         from ..farm.jobfile import write_job_file
+        from ..jobs.registry import validate_params
 
+        validate_params("setext", params)  # a job that cannot run is not saved
         path = write_job_file(args.save_job, "setext", params, out=args.out)
         print(path)
         return 0

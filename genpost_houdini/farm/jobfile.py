@@ -234,6 +234,8 @@ def job_document(
         value = params[name]
         if value is None or name == "frames":
             continue
+        if name == "allow_pickle" and not value:
+            continue  # the runner's decision (`genpost run --allow-pickle`); a job only asks for it
         spec = specs.get(name)
         if spec is not None and spec.type in ("path", "paths", "model") and value in ("", []):
             continue  # an unset path

@@ -157,6 +157,15 @@ def get_runner(kind: str) -> Runner:
     return runner
 
 
+def validate_params(kind: str, params: Mapping[str, Any]) -> None:
+    """Check a job's parameters (values, generator, model folder, options) as its module's
+    optional ``validate(params)`` does, before anything is planned or written. ``params``
+    never include ``out``."""
+    hook = get_hook(kind, "validate")
+    if hook is not None:
+        hook({k: v for k, v in params.items() if k != "out"})
+
+
 def get_hook(kind: str, name: str) -> Callable[..., Any] | None:
     """An optional module-level function of the job (e.g. ``session_enter``), or None."""
     module = _import_job_module(job_kind(kind))

@@ -21,7 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json_atomic, write_text_atomic
+from ..atomic import ensure_folder, write_json_atomic, write_text_atomic
+from ..limits import MAX_FRAMES
 from ..errors import UsageError
 from .kinds import param_specs
 from ..shot.frames import FrameSeq, format_frames, parse_frame_range
@@ -37,8 +38,8 @@ DEFAULT_CHUNK = 8
 
 def build_template(spec: JobSpec, *, chunk_size: int = DEFAULT_CHUNK, name: str | None = None) -> dict[str, Any]:
     """The OpenJD job template (a plain dict) for ``spec``."""
-    if chunk_size < 1:
-        raise UsageError(f"--chunk-size {chunk_size}: must be at least 1")
+    if not 1 <= chunk_size <= MAX_FRAMES:
+        raise UsageError(f"--chunk-size {chunk_size}: must be within 1..{MAX_FRAMES}")
     wedges = expand(spec.wedges)
     frames = format_frames(spec.shot_frames)
     task_params: list[dict[str, Any]] = [{
@@ -134,17 +135,16 @@ def write_bundle(
         outside = sorted(set(chunk) - set(spec.shot_frames))
         if outside:
             raise UsageError(f"--frames: {format_frames(outside)} outside the shot range {spec.params['frames']}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     template = build_template(spec, chunk_size=chunk_size, name=f"genpost {spec.kind} {Path(job_file).stem}")
     values = parameter_values(spec, chunk_size=chunk_size)
     if frames is not None:
         values["parameterValues"][0]["value"] = format_frames(parse_frame_range(frames))
     dump = lambda d: yaml.safe_dump(d, sort_keys=False, default_flow_style=False, width=100)  # noqa: E731
+    out = ensure_folder(Path(out), "bundle folder")
     write_json_atomic(out / JOB_NAME, spec_document(spec))
-    write_text_atomic(out / TEMPLATE_NAME, dump(template))
     write_text_atomic(out / VALUES_NAME, dump(values))
     write_text_atomic(out / ASSETS_NAME, dump(asset_references(spec)))
+    write_text_atomic(out / TEMPLATE_NAME, dump(template))  # last: the bundle's entry point
     return out
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..errors import UsageError
+from ..atomic import ensure_folder
+from ..errors import JobFileError, UsageError
 from .kinds import get_runner
 from ..shot.frames import FrameSeq, format_frames
 from .jobfile import JobSpec
@@ -29,6 +30,7 @@ class WorkUnit:
     frames: list[int]
     out_dir: Path
     wedge: WedgeItem | None
+    source: Path | None = None  # the job file
 
 
 def plan(
@@ -37,8 +39,14 @@ def plan(
     *,
     wedge_values: Mapping[str, str] | None = None,
     wedge_index: int | None = None,
+    allow_pickle: bool = False,
 ) -> list[WorkUnit]:
-    """The work units of one run (one per wedge; one when the job has no wedges)."""
+    """The work units of one run (one per wedge; one when the job has no wedges).
+
+    ``allow_pickle`` is the runner's decision alone (``genpost run --allow-pickle``): a job
+    file (or a wedge) asking for it without the runner's consent is refused with
+    JobFileError (exit 3), since loading a pickle checkpoint runs its code.
+    """
     shot = spec.shot_frames
     chunk = sorted(set(frames)) if frames is not None else shot
     outside = sorted(set(chunk) - set(shot))
@@ -70,7 +78,15 @@ def plan(
             params.update(item.values)
             out_dir = item.out_dir(out_dir)
             params["out"] = str(out_dir)
-        units.append(WorkUnit(spec.kind, params, list(chunk), out_dir, item))
+        if params.get("allow_pickle") is True and not allow_pickle:
+            raise JobFileError(
+                f"{spec.source or 'job file'}: allow_pickle is set, but loading pickle checkpoints runs "
+                f"their code and only the runner may allow it: rerun with `genpost run --allow-pickle` "
+                f"if you trust the model"
+            )
+        if "allow_pickle" in specs:
+            params["allow_pickle"] = bool(allow_pickle)
+        units.append(WorkUnit(spec.kind, params, list(chunk), out_dir, item, spec.source))
     return units
 
 
@@ -103,7 +119,18 @@ def _check_input(name: str, value: str, frames: Sequence[int], *, shot_frames: b
 
 
 def run_units(units: Sequence[WorkUnit], *, force: bool = False, progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Run each unit through its job's runner; return one result record per unit."""
+    """Run each unit through its job's runner; return one result record per unit.
+
+    Every unit's parameters are validated (values, generator, model folder) before any runs or
+    anything is written; a job file's bad value is JobFileError (exit 3) naming the file.
+    """
+    from .kinds import validate_params
+
+    for unit in units:
+        try:
+            validate_params(unit.kind, {k: v for k, v in unit.params.items() if k != "out"})
+        except UsageError as exc:
+            raise JobFileError(f"{unit.source or 'job'}: {exc}") from None
     results = []
     for i, unit in enumerate(units):
         runner = get_runner(unit.kind)
@@ -112,7 +139,7 @@ def run_units(units: Sequence[WorkUnit], *, force: bool = False, progress: Progr
             label += f" wedge {unit.wedge.name}"
         if progress is not None:
             progress.start_part(i, label)
-        unit.out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(unit.out_dir, "output folder")
         params = {k: v for k, v in unit.params.items() if k != "out"}  # the folder goes as out_dir
         result = runner(params, list(unit.frames), out_dir=unit.out_dir, force=force, progress=progress)
         results.append({

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import JobFileError, UsageError
+from ..limits import MAX_WEDGES
 from .kinds import ParamSpec
 from .jobfile import NOT_WEDGEABLE, coerce_value
 
@@ -87,6 +88,7 @@ def parse_values(name: str, text: str, spec: ParamSpec) -> list[Any]:
         a, b, step = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
         if b < a or step < 1:
             raise UsageError(f"--param {name}={text}: range end before start or step < 1")
+        _check_count(f"--param {name}={text}", len(range(a, b + 1, step)))
         raw = list(range(a, b + 1, step))
     elif spec.type == "float" and _FLOAT_RANGE.match(stripped):
         m = _FLOAT_RANGE.match(stripped)
@@ -95,6 +97,7 @@ def parse_values(name: str, text: str, spec: ParamSpec) -> list[Any]:
         if hi < lo or inc <= 0:
             raise UsageError(f"--param {name}={text}: range end before start or step <= 0")
         n = int(round((hi - lo) / inc)) + 1
+        _check_count(f"--param {name}={text}", n)
         raw = [round(lo + i * inc, 10) for i in range(n) if lo + i * inc <= hi + inc * 1e-9]
     else:
         raw = [_unescape(p) for p in _split_commas(text)]
@@ -173,8 +176,19 @@ def expand(wedges: Mapping[str, Sequence[Any]]) -> list[WedgeItem]:
     if not wedges:
         return []
     names = list(wedges)
+    total = 1
+    for n in names:
+        total *= max(1, len(wedges[n]))
+    _check_count("wedges " + " x ".join(f"{n} ({len(wedges[n])})" for n in names), total)
     combos = list(itertools.product(*(list(wedges[n]) for n in names)))
     return [WedgeItem(i, len(combos), dict(zip(names, combo))) for i, combo in enumerate(combos)]
+
+
+def _check_count(what: str, count: int) -> None:
+    """Refuse a wedge of more than :data:`~genpost_houdini.limits.MAX_WEDGES` work items
+    before a list of that size is built."""
+    if count > MAX_WEDGES:
+        raise UsageError(f"{what}: {count} work items, at most {MAX_WEDGES} per wedge")
 
 
 def select(items: Sequence[WedgeItem], *, index: int | None = None, values: Mapping[str, Any] | None = None) -> WedgeItem:

@@ -19,6 +19,17 @@ it is hashed again and caught. The stamp is the mtime of a file touched in ``out
 time, so it comes from the same filesystem clock (no client/server skew on network storage).
 ``Manifest(out_dir, verify="full")`` always hashes.
 
+An output folder belongs to one job. ``Manifest(out_dir, job={"kind": ..., "parameters": {...}})``
+records the job's identity (its kind, inputs and parameters -- never the frame range, so the
+chunks of one job share the folder) as ``"job"`` in the manifest; a different job opening the
+folder gets :class:`~genpost_houdini.errors.FolderOwnedError` naming both jobs' differing
+parameters, unless ``take_over=True`` (``--force``), which hands the folder to the new job and
+forgets the old job's frames. A run that finds its folder handed over stops at its next record.
+
+Two runs of one job at once never compute a frame twice: :meth:`Manifest.claim` takes a
+per-frame OS lock (``.genpost/locks/frame.<n>.lock``, removed on release); a frame another run
+holds is left for later, and once its lock is free the manifest says whether it is done.
+
 Opening a manifest removes temporaries (``*.genpost-tmp-*``) that a killed process left under
 ``out_dir`` -- but only when no other live process has the same folder open (each open manifest
 holds an OS lock on its own marker file, which the kernel drops when the process dies), so a
@@ -32,14 +43,15 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from filelock import FileLock, Timeout
 
-from ..atomic import is_temporary, write_json_atomic
-from ..errors import BadInputError, TransientError
-from ..provenance import file_digest
-from .manifestfile import MANIFEST_NAME, SCHEMA, read_frames
+from ..atomic import ensure_folder, is_temporary, write_json_atomic
+from ..errors import BadInputError, FolderOwnedError, TransientError, filesystem_error
+from ..interrupts import deferred
+from ..provenance import file_digest, hash_data
+from .manifestfile import MANIFEST_NAME, SCHEMA, read_manifest
 
 try:  # POSIX advisory locks mark live writers; elsewhere, stale temporaries are left alone.
     import fcntl
@@ -53,7 +65,15 @@ LOCK_TIMEOUT_S = 120.0
 class Manifest:
     """The done-frames record of one output folder (see module docstring)."""
 
-    def __init__(self, out_dir: str | os.PathLike[str], *, clean_temporaries: bool = True, verify: str = "auto") -> None:
+    def __init__(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        clean_temporaries: bool = True,
+        verify: str = "auto",
+        job: Mapping[str, Any] | None = None,
+        take_over: bool = False,
+    ) -> None:
         self._marker_fd: int | None = None
         if verify not in ("auto", "full"):
             raise ValueError(f"verify must be 'auto' or 'full', got {verify!r}")
@@ -61,17 +81,37 @@ class Manifest:
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / MANIFEST_NAME
         locks = self.out_dir / STATE_DIR / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
+        ensure_folder(locks, "state folder")
+        self._locks = locks
         self._lock = FileLock(str(locks / "manifest.lock"), timeout=LOCK_TIMEOUT_S)
         self._stamp_path = locks / "stamp"
         self._marker_path: Path | None = None
+        self._seen: tuple[int, int, int] | None = None
+        self.job = job_record(job) if job is not None else None
         with self._locked():
             if clean_temporaries and not self._other_writers_alive(locks):
                 self._remove_temporaries()
             self._register_writer(locks)
-            self._frames = self._read()
+            owner, self._frames = self._read()
+            if self.job is not None:
+                self._claim_folder(owner, take_over)
 
-    # -- queries -----------------------------------------------------------------------------
+    def _claim_folder(self, owner: dict[str, Any] | None, take_over: bool) -> None:
+        """Record this job as the folder's owner (under the lock); refuse another job's folder."""
+        assert self.job is not None
+        if owner is not None and owner.get("identity") == self.job["identity"]:
+            return
+        if owner is not None and not take_over:
+            raise FolderOwnedError(
+                f"output folder {self.out_dir} belongs to another {owner.get('kind', '?')} job "
+                f"({describe_difference(owner, self.job)}); use another output folder, or --force to "
+                f"hand the folder over to this job (its frames are then redone)"
+            )
+        if owner is not None:
+            self._frames = {}  # the previous owner's frames: not this job's work
+        self._write(self._frames)
+
+    # -- queries    # -- queries -----------------------------------------------------------------------------
     def frames(self) -> list[int]:
         """Frames with an entry (done or not), ascending."""
         return sorted(int(k) for k in self._frames)
@@ -107,7 +147,19 @@ class Manifest:
 
     def reload(self) -> None:
         """Re-read ``manifest.json`` (to see entries written since by other processes)."""
-        self._frames = self._read()
+        owner, self._frames = self._read()
+        self._check_owner(owner)
+
+    def refresh(self) -> None:
+        """:meth:`reload` when ``manifest.json`` changed since this process last read or wrote it
+        (one ``stat``; other processes publish by rename, so any write of theirs shows)."""
+        if self._stat() != self._seen:
+            self.reload()
+
+    def claim(self, frame: int, *, wait: bool = False) -> "FrameClaim | None":
+        """This process's exclusive claim on computing ``frame`` (release it after recording),
+        or None when another run holds it and ``wait`` is False."""
+        return FrameClaim.acquire(self._locks / f"frame.{int(frame)}.lock", wait=wait)
 
     # -- updates -----------------------------------------------------------------------------
     def record(self, frame: int, inputs_hash: str, outputs: Iterable[str | os.PathLike[str]]) -> None:
@@ -131,24 +183,25 @@ class Manifest:
                 item["stat"] = list(_stat_key(after))
             entries.append(item)
         entry: dict[str, Any] = {"inputs_hash": str(inputs_hash), "outputs": entries}
-        with self._locked():
+        with deferred(), self._locked():  # an interrupt never cuts a record in half
             stamp = self._touch_stamp()
             if stamp:
                 entry["stamp_ns"] = stamp
-            frames = self._read()
+            owner, frames = self._read()
+            self._check_owner(owner)
             frames[str(int(frame))] = entry
-            self._write(frames)
+            self._write(frames, owner)
             self._frames = frames
 
     def forget(self, frames: Iterable[int]) -> None:
         """Drop the entries of ``frames`` (used by ``--force`` before redoing them)."""
         keys = {str(int(f)) for f in frames}
         with self._locked():
-            current = self._read()
+            owner, current = self._read()
             if keys & current.keys():
                 for k in keys:
                     current.pop(k, None)
-                self._write(current)
+                self._write(current, owner)
             self._frames = current
 
     def close(self) -> None:
@@ -179,12 +232,39 @@ class Manifest:
         except Timeout as exc:
             raise TransientError(f"manifest lock {self._lock.lock_file} held for over {LOCK_TIMEOUT_S:.0f} s") from exc
 
-    def _read(self) -> dict[str, Any]:
-        return read_frames(self.path)
+    def _read(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """(the owning job's record or None, the frames) from ``manifest.json``."""
+        st = self._stat()
+        try:
+            owner, frames = read_manifest(self.path)
+        except OSError as exc:
+            raise filesystem_error(exc, self.path, "read") from None
+        self._seen = st
+        return owner, frames
 
-    def _write(self, frames: dict[str, Any]) -> None:
+    def _write(self, frames: dict[str, Any], owner: dict[str, Any] | None = None) -> None:
         ordered = {k: frames[k] for k in sorted(frames, key=int)}
-        write_json_atomic(self.path, {"schema": SCHEMA, "frames": ordered})
+        doc: dict[str, Any] = {"schema": SCHEMA, "frames": ordered}
+        job = self.job if self.job is not None else owner
+        if job is not None:
+            doc["job"] = job
+        write_json_atomic(self.path, doc)
+        self._seen = self._stat()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _check_owner(self, owner: dict[str, Any] | None) -> None:
+        """Stop a run whose folder was handed over to another job (``--force``) meanwhile."""
+        if self.job is not None and owner is not None and owner.get("identity") != self.job["identity"]:
+            raise FolderOwnedError(
+                f"output folder {self.out_dir} was handed over to another {owner.get('kind', '?')} job "
+                f"while this one ran ({describe_difference(owner, self.job)}); this run stops"
+            )
 
     def _touch_stamp(self) -> int:
         """Touch the stamp file; its mtime is 'now' on the outputs' filesystem clock (0: unknown)."""
@@ -264,3 +344,85 @@ def _unchanged(st: os.stat_result, out: dict[str, Any], stamp_ns: int) -> bool:
     if not key or tuple(key) != _stat_key(st):
         return False
     return st.st_mtime_ns < stamp_ns and st.st_ctime_ns < stamp_ns
+
+
+def job_record(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's ``"job"`` record: kind, parameters (JSON-safe) and their identity hash."""
+    kind = str(job.get("kind", ""))
+    params = json.loads(json.dumps(dict(job.get("parameters") or {}), sort_keys=True, default=str))
+    return {"kind": kind, "identity": hash_data("genpost-job-identity-v1", kind, params), "parameters": params}
+
+
+def describe_difference(folder_job: Mapping[str, Any], this_job: Mapping[str, Any], limit: int = 4) -> str:
+    """Words for how two job records differ: ``seed 1 there, 2 here; prompt ...``."""
+    if folder_job.get("kind") != this_job.get("kind"):
+        return f"a {folder_job.get('kind')} job there, a {this_job.get('kind')} job here"
+    a = dict(folder_job.get("parameters") or {})
+    b = dict(this_job.get("parameters") or {})
+    diffs = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    if not diffs:
+        return "its identity differs"
+
+    def show(v: Any) -> str:
+        text = json.dumps(v) if not isinstance(v, str) else repr(v)
+        return text if len(text) <= 240 else text[:80] + "..." + text[-150:]
+
+    parts = [f"{k} {show(a.get(k))} there, {show(b.get(k))} here" for k in diffs[:limit]]
+    if len(diffs) > limit:
+        parts.append(f"{len(diffs) - limit} more parameter(s) differ")
+    return "; ".join(parts)
+
+
+class FrameClaim:
+    """An exclusive OS lock on one frame's lock file (``flock``; released when the process dies).
+
+    The file is removed on release; an acquirer re-checks that the file it locked is still the
+    one at the path, so removal never lets two holders in.
+    """
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path = path
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, path: Path, *, wait: bool = False, poll_s: float = 0.05) -> "FrameClaim | None":
+        import time
+
+        if fcntl is None:  # pragma: no cover - Windows: no claims (runs of one job may overlap)
+            return cls(path, None)
+        while True:
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+            except OSError as exc:
+                raise filesystem_error(exc, path, "create the frame lock") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                if not wait:
+                    return None
+                time.sleep(poll_s)
+                continue
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return cls(path, fd)
+            os.close(fd)  # the holder removed it as we locked it: take the new file
+
+    def release(self) -> None:
+        """Give the frame up (idempotent)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> "FrameClaim":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -177,15 +177,9 @@ def available_generators(options: Optional[Mapping[str, Any]] = None) -> dict[st
     return {name: _info(loaded, opts) for name, loaded in _load_all().items()}
 
 
-def get_generator(name: Optional[str] = None, **options: Any) -> Generator:
-    """Construct the generator ``name`` (default: ``classical``) with ``options``.
-
-    Unknown name: :class:`UsageError` listing the known ones. Known but not usable here
-    (import failed, availability check says no): :class:`DependencyError` with the reason.
-    Errors the backend raises itself (``GenpostError``) pass through; any other exception from
-    a plugin's constructor becomes a DependencyError naming the plugin.
-    """
-    name = name or DEFAULT_GENERATOR
+def _checked(name: str, options: Mapping[str, Any]) -> _Loaded:
+    """The loaded plugin ``name`` once its name, options and availability (model folder
+    included) are checked; see :func:`get_generator` for the errors."""
     found = _load_all(only=name)
     if name not in found:
         known = ", ".join(sorted(found)) or "none"
@@ -201,6 +195,28 @@ def get_generator(name: Optional[str] = None, **options: Any) -> Generator:
     ok, reason = _availability(loaded, options)
     if not ok or loaded.factory is None:
         raise DependencyError(f"generator {name!r} is not available: {reason or 'unknown reason'}")
+    return loaded
+
+
+def check_generator(name: Optional[str] = None, **options: Any) -> GeneratorInfo:
+    """Refuse, as :func:`get_generator` would, a generator that cannot run with ``options``
+    (unknown name, options it does not take, missing package, unusable model folder) without
+    constructing it or loading weights; return its info. Jobs call it before any planning."""
+    name = name or DEFAULT_GENERATOR
+    return _info(_checked(name, options), options)
+
+
+def get_generator(name: Optional[str] = None, **options: Any) -> Generator:
+    """Construct the generator ``name`` (default: ``classical``) with ``options``.
+
+    Unknown name: :class:`UsageError` listing the known ones. Known but not usable here
+    (import failed, availability check says no): :class:`DependencyError` with the reason.
+    Errors the backend raises itself (``GenpostError``) pass through; any other exception from
+    a plugin's constructor becomes a DependencyError naming the plugin.
+    """
+    name = name or DEFAULT_GENERATOR
+    loaded = _checked(name, options)
+    assert loaded.factory is not None
     try:
         generator = loaded.factory(**options)
     except GenpostError:

@@ -66,7 +66,7 @@ def _pool(threads: int) -> ThreadPoolExecutor | None:
 def _default_threads() -> int:
     env = os.environ.get("GENPOST_THREADS")
     if env and env.isdigit() and int(env) > 0:
-        return int(env)
+        return min(int(env), 256)  # limits.MAX_WORKERS
     try:
         return max(1, min(len(os.sched_getaffinity(0)), 16))
     except AttributeError:  # pragma: no cover - not Linux

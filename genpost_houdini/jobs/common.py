@@ -5,11 +5,14 @@ per-frame work-unit loop (skip what is done with the same inputs, publish atomic
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
 from ..errors import UsageError
 from ..progress import ProgressFn
 from ..shot.frames import format_frames, parse_frame_range
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..farm.workunit import Manifest
 
 T = TypeVar("T")
 
@@ -35,6 +38,45 @@ def frame_list(value: str | Sequence[int]) -> list[int]:
     return parse_frame_range(value) if isinstance(value, str) else sorted(set(int(f) for f in value))
 
 
+#: Parameters that are not part of a job's identity: the frame range (chunks of one job share
+#: a folder), the output folder itself, and what only the runner decides.
+NOT_IDENTITY = frozenset({"frames", "out", "allow_pickle"})
+
+
+def job_identity(kind: str, params: Mapping[str, Any], path_params: Sequence[str] = ()) -> dict[str, Any]:
+    """The identity of a job for its output folder's manifest: its kind and every parameter
+    but those in :data:`NOT_IDENTITY`, with the ``path_params`` made absolute (so a relative
+    path given from another folder names the same input)."""
+    import os
+
+    values: dict[str, Any] = {}
+    for name in sorted(params):
+        if name in NOT_IDENTITY:
+            continue
+        value = params[name]
+        if name in path_params and value not in (None, "", []):
+            if isinstance(value, (list, tuple)):
+                value = [os.path.abspath(os.fspath(v)) for v in value]
+            elif isinstance(value, (str, os.PathLike)):
+                value = os.path.abspath(os.fspath(value))
+        values[name] = value
+    return {"kind": kind, "parameters": values}
+
+
+def claim_output(out_dir: Path, job: Mapping[str, Any], *, force: bool) -> "Manifest":
+    """Open ``out_dir``'s manifest for ``job`` (see :func:`job_identity`), creating the folder.
+
+    Before any work: the folder must be creatable and writable (a file in the way, a read-only
+    filesystem or no permission: exit 3; no space or I/O error: exit 75), and not belong to
+    another job (exit 3 naming both, unless ``force``, which hands the folder over).
+    """
+    from ..atomic import ensure_folder
+    from ..farm.workunit import Manifest
+
+    ensure_folder(out_dir, "output folder", probe=True)
+    return Manifest(out_dir, job=job, take_over=force)
+
+
 def run_frames(
     *,
     out_dir: Path,
@@ -46,59 +88,113 @@ def run_frames(
     force: bool,
     progress: ProgressFn,
     start: float = 0.0,
+    manifest: "Manifest | None" = None,
 ) -> tuple[list[int], list[int]]:
     """The work-unit loop: per frame, skip it when its outputs exist with the same recorded
     inputs hash (unless ``force``), else render it, publish it (atomic) and record it.
 
     Frame t's write (EXR compression, which releases the GIL) overlaps frame t+1's render; a
     frame is recorded in the manifest only once its files are published, in frame order, and
-    a failure in either stops the loop after the frames already published are recorded.
+    a failure (or an interrupt: SIGINT, SIGTERM) in either stops the loop after the frame being
+    written is published and recorded. Each frame is claimed first (an OS lock): a frame
+    another run of the job is computing is left for the end, then skipped when that run
+    recorded it, so two runs at once never compute a frame twice (with ``force``, a frame
+    recorded by another run after this one started counts as redone). ``manifest`` is the
+    folder's manifest from :func:`claim_output` (closed here); without it one is opened.
     Returns (written, skipped).
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from ..farm.workunit import Manifest
+    from ..farm.workunit import FrameClaim, Manifest
 
     outside = sorted(set(frames) - set(shot_frames))
     if outside:
         raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(shot_frames)}")
-    manifest = Manifest(out_dir)
+    if manifest is None:
+        manifest = Manifest(out_dir)
     written: list[int] = []
     skipped: list[int] = []
     span = 1.0 - start
-    pending: tuple[int, str, float, Future[list[Path]]] | None = None
+    pending: tuple[int, str, FrameClaim, Future[list[Path]]] | None = None
+    before = {t: manifest.entry(t) for t in frames} if force else {}
 
     def finish() -> None:
         nonlocal pending
         if pending is None:
             return
-        t, digest, done, future = pending
+        t, digest, claim, future = pending
         pending = None
-        outputs = future.result()
-        manifest.record(t, digest, outputs)
-        written.append(t)
-        progress(done, f"frame {t}: written {', '.join(p.name for p in outputs)}")
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="genpost-write") as writer:
         try:
-            for i, t in enumerate(frames):
-                digest = inputs_hash(t)
-                done = start + span * (i + 1) / len(frames)
-                if not force and manifest.is_done(t, digest):
-                    skipped.append(t)
-                    progress(done, f"frame {t}: up to date, skipped")
-                    continue
-                data = render(t, digest)
-                finish()
-                pending = (t, digest, done, writer.submit(write, t, digest, data))
-            finish()
+            outputs = future.result()
+            manifest.record(t, digest, outputs)
         finally:
-            if pending is not None:  # an error while rendering: publish what is being written
-                try:
-                    finish()
-                except Exception:  # the first error is the one to report
-                    pass
-    return written, skipped
+            claim.release()
+        written.append(t)
+        progress(start + span * (len(written) + len(skipped)) / len(frames),
+                 f"frame {t}: written {', '.join(p.name for p in outputs)}")
+
+    def one(t: int, claim: FrameClaim, writer: ThreadPoolExecutor) -> None:
+        nonlocal pending
+        try:
+            digest = inputs_hash(t)
+            manifest.refresh()  # another run may have recorded it since
+            redone_elsewhere = force and manifest.entry(t) != before.get(t)
+            if (not force or redone_elsewhere) and manifest.is_done(t, digest):
+                claim.release()
+                skipped.append(t)
+                progress(start + span * (len(written) + len(skipped)) / len(frames), f"frame {t}: up to date, skipped")
+                return
+            data = render(t, digest)
+        except BaseException:
+            claim.release()
+            raise
+        try:
+            finish()
+        except BaseException:
+            claim.release()
+            raise
+        pending = (t, digest, claim, writer.submit(write, t, digest, data))
+
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="genpost-write") as writer:
+            try:
+                later: list[int] = []
+                for t in frames:
+                    claim = manifest.claim(t)
+                    if claim is None:  # another run of this job is computing it
+                        later.append(t)
+                        continue
+                    one(t, claim, writer)
+                for t in later:
+                    finish()  # publish ours before waiting on theirs
+                    progress(start + span * (len(written) + len(skipped)) / len(frames),
+                             f"frame {t}: waiting for another run of this job")
+                    claim = manifest.claim(t, wait=True)
+                    assert claim is not None
+                    one(t, claim, writer)
+                finish()
+            finally:
+                if pending is not None:  # an error or interrupt while rendering: publish what is being written
+                    try:
+                        finish()
+                    except BaseException:  # the first error is the one to report
+                        pass
+    finally:
+        manifest.close()
+    return sorted(written), sorted(skipped)
+
+
+def generator_options(*, model: str | None, runtime: str, allow_pickle: bool) -> dict[str, Any]:
+    """The options a job gives :func:`~genpost_houdini.generators.registry.get_generator`:
+    the model folder when set, the runtime unless ``auto``, ``allow_pickle`` only when allowed."""
+    options: dict[str, Any] = {}
+    if runtime != "auto":
+        options["runtime"] = runtime
+    if model:
+        options["model"] = model
+    if allow_pickle:
+        options["allow_pickle"] = True
+    return options
 
 
 def layer_is_current(path: Path, inputs_hash: str) -> bool:

@@ -22,11 +22,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import UsageError
+from ..limits import MAX_VARIANTS, bounded
 from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..seeds import derive_seed
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
-from .common import OUTPUT_COMPRESSION, frame_list, layer_is_current, merge_params, run_frames
+from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
+                     layer_is_current, merge_params, run_frames)
 
 log = logging.getLogger("genpost")
 
@@ -103,9 +105,7 @@ class CrowdParams:
         frames = frame_list(v["frames"])
         sf = v.get("source_frames") or ""
         generator = str(v["generator"] or "")
-        variants = int(v["variants"])
-        if variants < 0:
-            raise UsageError("--variants must be 0 or more")
+        variants = bounded("--variants", v["variants"], 0, MAX_VARIANTS)
         if variants and generator in ("", "none", "classical"):
             raise UsageError(
                 "--variants needs a generative backend (e.g. --generator wan-vace --model DIR): the default "
@@ -135,6 +135,11 @@ class CrowdParams:
             plate=str(v.get("plate") or ""),
             depth_kind=str(v.get("depth_kind") or "planar"),
         )
+
+
+    def generator_options(self) -> dict[str, Any]:
+        """The options :func:`get_generator` gets for the variants (model, runtime, allow_pickle)."""
+        return generator_options(model=self.model, runtime=self.runtime, allow_pickle=self.allow_pickle)
 
 
 class CrowdReplication:
@@ -189,14 +194,7 @@ class CrowdReplication:
         from ..generators.registry import get_generator
 
         p = self.params
-        options: dict[str, Any] = {}
-        if p.model:
-            options["model"] = p.model
-        if p.runtime != "auto":
-            options["runtime"] = p.runtime
-        if p.allow_pickle:
-            options["allow_pickle"] = True
-        generator = get_generator(p.generator, **options)
+        generator = get_generator(p.generator, **p.generator_options())
         self.model_provenance = dict(generator.provenance())
         out = []
         for src in list(self.sources):
@@ -227,6 +225,12 @@ class CrowdReplication:
                           "model": {k: self.model_provenance.get(k, "") for k in ("model_id", "weights_hash", "licence")}},
                 ))
         return out
+
+    def identity(self) -> dict[str, Any]:
+        """The job's identity for its output folder: inputs and parameters, not the frames."""
+        params = dataclasses.asdict(self.params)
+        params["camera"] = self.shot.camera.prim_path
+        return job_identity(JOB_KIND, params, ("stage", "sources", "source_mattes", "depth", "plate", "model"))
 
     def job_key(self) -> str:
         p = self.params
@@ -284,6 +288,10 @@ class CrowdReplication:
 
         frames = list(self.shot.frames if frames is None else frames)
         started = time.perf_counter()
+        outside = sorted(set(frames) - set(self.shot.frames))
+        if outside:
+            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        manifest = claim_output(self.out_dir, self.identity(), force=force)
         key = self.job_key()
         visible: set[int] = set()
 
@@ -312,6 +320,7 @@ class CrowdReplication:
             write=write,
             force=force,
             progress=self.progress,
+            manifest=manifest,
         )
         layer = self.out_dir / LAYER_NAME
         if written or not layer_is_current(layer, key):
@@ -353,7 +362,18 @@ def _source_files(source: Any) -> list[Path]:
     return files
 
 
+def validate(params: Mapping[str, Any]) -> CrowdParams:
+    """Every check before reading a pixel: values, and the generator (name, options, model
+    folder) when variants are generated. Run before any work and at ``--save-job``."""
+    checked = CrowdParams.from_mapping(params)
+    if checked.variants:
+        from ..generators.registry import check_generator
+
+        check_generator(checked.generator, **checked.generator_options())
+    return checked
+
+
 def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
     """The job-file entry point (``genpost run``): params as in :data:`JOB_PARAMS`."""
-    job = CrowdReplication(CrowdParams.from_mapping(params), out_dir, progress=progress)
+    job = CrowdReplication(validate(params), out_dir, progress=progress)
     return job.run(frames, force=force)

@@ -34,7 +34,7 @@ def run_demo(
     from ..imageio import exr
     from ..jobs.set_extension import run_job
     from ..qc.contact_sheet import source_view, to_srgb8, write_contact_sheet
-    from ..qc.warping import warping_error
+    from ..qc.warping import format_error, warping_error
     from ..samples.street import build_street
     from ..shot.frames import FrameSeq, format_frames
     from ..shot.shot import Shot
@@ -124,16 +124,16 @@ def run_demo(
         f"- shot: {info['stage']} ({info['camera']}), frames {format_frames(shot_frames)}, {resolution[0]}x{resolution[1]}",
         f"- generator: {generator}, seed {seed}, keyframes {result['keyframes']}",
         f"- extend pixels left after plate projection: {100 * result['missing_after_plates']:.1f}% ; after keyframes: {100 * result['missing_after_keyframes']:.2f}%",
-        f"- warping error inside the extension: {qc_result['region']['warping_error']:.3e}",
-        f"- warping error on the plate (reference): {qc_result['plate']['warping_error']:.3e}",
+        f"- warping error inside the extension: {format_error(qc_result['region']['warping_error'])}",
+        f"- warping error on the plate (reference): {format_error(qc_result['plate']['warping_error'])}",
         f"- ratio extension/plate: {qc_result['ratio']:.2f}" if qc_result["ratio"] is not None else "- ratio: n/a",
     ]
     if truth_error is not None:
         lines.append(f"- mean absolute error vs the full set render, inside the extension: {truth_error:.4f}")
     cq = crowd_result["qc"]
     lines += [
-        f"- crowd: {crowd_result['instances']} instances on {info['crowd_region']}; warping error {cq['warping_error']:.3e} "
-        f"(plate {cq['plate_warping_error']:.3e}); repeated neighbour pairs: {len(cq['repeated_neighbour_pairs'])}",
+        f"- crowd: {crowd_result['instances']} instances on {info['crowd_region']}; warping error {format_error(cq['warping_error'])} "
+        f"(plate {format_error(cq['plate_warping_error'])}); repeated neighbour pairs: {len(cq['repeated_neighbour_pairs'])}",
     ]
     lines += ["", f"Contact sheet: {sheet.name}. Images: setext/setext.####.exr. USD layers: setext/setext.usda, crowd/crowd.usda."]
     write_text_atomic(out / "qc.md", "\n".join(lines) + "\n")

@@ -17,6 +17,7 @@ from ..farm.kinds import (
     get_runner,
     job_kind,
     param_specs,
+    validate_params,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "get_runner",
     "job_kind",
     "param_specs",
+    "validate_params",
 ]

@@ -25,17 +25,30 @@ def display_encode(rgb: np.ndarray) -> np.ndarray:
     return (x / (1.0 + x)) ** (1.0 / 2.2)
 
 
+def format_error(value: float | None) -> str:
+    """A warping error for people: ``1.234e-04``, or ``n/a`` when nothing was measured."""
+    return "n/a (nothing to measure)" if value is None else f"{value:.3e}"
+
+
 @dataclass
 class WarpingReport:
+    """Mean squared warping errors; None where no pixel was measured (never a made-up 0)."""
+
     frames: list[int]
-    region_error: float
-    plate_error: float
+    region_error: float | None
+    plate_error: float | None
     region_pixels: int
     plate_pixels: int
     per_pair: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def measured(self) -> bool:
+        """True when the region had pixels visible in consecutive frames."""
+        return self.region_error is not None
+
     def to_json(self) -> dict[str, Any]:
-        ratio = self.region_error / self.plate_error if self.plate_error > 0 else None
+        ratio = (self.region_error / self.plate_error
+                 if self.region_error is not None and self.plate_error else None)
         return {
             "warping_error": self.region_error,
             "region": {"warping_error": self.region_error, "pixels": self.region_pixels},
@@ -79,11 +92,11 @@ def warping_error(
             n = int(sel.sum())
             sums[name][0] += float(sq[sel].sum())
             sums[name][1] += n
-            entry[name] = float(sq[sel].mean()) if n else 0.0
+            entry[name] = float(sq[sel].mean()) if n else None
         pairs.append(entry)
         if progress:
             progress((i + 1) / max(1, len(frames) - 1), f"qc: frames {a}-{b}")
-    mean = {k: (v[0] / v[1] if v[1] else 0.0) for k, v in sums.items()}
+    mean = {k: (v[0] / v[1] if v[1] else None) for k, v in sums.items()}
     return WarpingReport(
         frames=list(frames),
         region_error=mean["region"],

@@ -32,9 +32,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import __version__
-from ..atomic import atomic_path, remove_stale_temporaries, write_json_atomic
+from ..atomic import ensure_folder, remove_stale_temporaries, write_json_atomic
 from ..errors import UsageError
+from ..limits import MAX_FRAMES, MAX_WORKERS, bounded
 from ..shot.frames import FrameSeq
+from ..usd_out.save import save_layer
 from . import scene as sc
 
 log = logging.getLogger("genpost")
@@ -289,8 +291,7 @@ def author_stage(path: Path, scene: sc.StreetScene, *, first_frame: int, last_fr
     settings.CreateCameraRel().SetTargets([Sdf.Path(CAMERA_PATH)])
     stage.SetMetadata("renderSettingsPrimPath", "/Render/rendersettings")
 
-    with atomic_path(path) as tmp:
-        stage.GetRootLayer().Export(str(tmp))
+    save_layer(stage.GetRootLayer(), path)
 
 
 def read_cameras(stage_path: Path, frames: Sequence[int]) -> dict[int, np.ndarray]:
@@ -353,12 +354,12 @@ def build_street(out_dir: str | os.PathLike[str], *, frames: int = 48, width: in
     shot whatever ``frames`` is (fewer frames = bigger steps). A folder already holding this
     exact build (``shot.json`` + every file) is reused unless ``force``.
     """
-    if frames < 1:
-        raise UsageError(f"samples street: --frames must be at least 1 (got {frames})")
+    bounded("samples street: --frames", frames, 1, MAX_FRAMES)
+    if workers is not None:
+        bounded("samples street: --workers", workers, 1, MAX_WORKERS)
     if width < 16 or height < 16 or width > 8192 or height > 8192:
         raise UsageError(f"samples street: resolution {width}x{height} out of range (16..8192)")
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_folder(Path(out_dir).resolve(), "sample folder")
     key = _params_key(frames, width, height, first_frame, seed)
     if not force:
         existing = _existing(out, key)

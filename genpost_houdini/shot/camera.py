@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
@@ -80,6 +80,28 @@ def _open_stage(stage: "str | os.PathLike[str] | Usd.Stage") -> "Usd.Stage":
     if opened is None:
         raise DamagedFileError(f"cannot open USD stage {path}")
     return opened
+
+
+def _sampled_range(prim: Any) -> tuple[float, float] | None:
+    """See :attr:`CameraTrack.sampled_range`."""
+    from pxr import UsdGeom
+
+    attrs = [prim.GetAttribute(n) for n in UsdGeom.Camera.GetSchemaAttributeNames(False)]
+    node = prim
+    while node and not node.IsPseudoRoot():
+        xformable = UsdGeom.Xformable(node)
+        if xformable:
+            attrs += [op.GetAttr() for op in xformable.GetOrderedXformOps()]
+            if xformable.GetResetXformStack():
+                break
+        node = node.GetParent()
+    lo, hi = float("inf"), float("-inf")
+    for attr in attrs:
+        if not attr or attr.GetNumTimeSamples() < 2:
+            continue
+        times = attr.GetTimeSamples()
+        lo, hi = min(lo, times[0]), max(hi, times[-1])
+    return (lo, hi) if lo <= hi else None
 
 
 def list_cameras(stage: "str | os.PathLike[str] | Usd.Stage") -> list[str]:
@@ -237,6 +259,43 @@ class CameraTrack:
         return cls(opened, str(prim.GetPath()), conform_policy=conform_policy, frame_range=frame_range, fps=fps)
 
     @property
+    def sampled_range(self) -> tuple[float, float] | None:
+        """(first, last) time sample of everything that moves or reshapes the camera, or None
+        when nothing does (a static camera is valid at any frame).
+
+        Counted: the xformOps of the camera and of every ancestor up to a ``resetXformStack``,
+        and the camera's own attributes (focal length, apertures and offsets, clipping range,
+        projection...). Only attributes with two or more samples are animated; outside their
+        range USD would hold the nearest sample and the camera would silently stop moving.
+        """
+        if not hasattr(self, "_sampled_range"):
+            self._sampled_range = _sampled_range(self.stage.GetPrimAtPath(self.prim_path))
+        return self._sampled_range
+
+    def check_frames(self, frames: "Iterable[float]") -> None:
+        """BadInputError naming the camera and its sampled range when a frame lies outside it."""
+        import math
+
+        frames = list(frames)
+        bad = [f for f in frames if not math.isfinite(float(f))]
+        if bad:
+            raise BadInputError(f"camera {self.prim_path}: frame {bad[0]} is not a number")
+        sampled = self.sampled_range
+        if sampled is None:
+            return
+        lo, hi = sampled
+        eps = 1e-6
+        outside = [f for f in frames if not lo - eps <= float(f) <= hi + eps]
+        if outside:
+            where = self.stage_path or "<in-memory stage>"
+            shown = ", ".join(f"{float(f):g}" for f in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+            raise BadInputError(
+                f"camera {self.prim_path} on stage {where} is animated over frames {lo:g}-{hi:g} (its time "
+                f"samples); frame{'s' if len(outside) > 1 else ''} {shown} lie{'' if len(outside) > 1 else 's'} "
+                f"outside that range, where the camera would hold its last sample instead of moving"
+            )
+
+    @property
     def frames(self) -> list[int]:
         """Every frame of :attr:`frame_range`, inclusive."""
         return list(range(self.frame_range[0], self.frame_range[1] + 1))
@@ -244,6 +303,7 @@ class CameraTrack:
     def _gf_camera_uncached(self, frame: float) -> Any:
         from pxr import Gf
 
+        self.check_frames([frame])
         cam = self._camera.GetCamera(float(frame))
         if cam.projection != Gf.Camera.Perspective:
             raise BadInputError(

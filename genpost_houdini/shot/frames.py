@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import MissingFrameError, UsageError
+from ..limits import MAX_FRAMES
 
 _TOKEN = re.compile(r"(#+)|%0?(\d*)d|\$F(\d*)|<F(\d*)>")
 
@@ -121,8 +122,11 @@ def parse_frame_range(text: str) -> list[int]:
 
     Comma-separated parts are joined (``"1001-1010,1020"``); the result is sorted and unique.
     """
-    frames: set[int] = set()
-    for part in str(text).split(","):
+    parts = []
+    text = str(text)
+    if len(text) > 100_000:
+        raise UsageError(f"frame range text of {len(text)} characters is too long")
+    for part in text.split(","):
         m = _RANGE.match(part)
         if not m:
             raise UsageError(f"bad frame range {text!r}: expected A-B, A-BxSTEP or A")
@@ -131,7 +135,14 @@ def parse_frame_range(text: str) -> list[int]:
         step = int(m.group(3)) if m.group(3) else 1
         if end < start or step < 1:
             raise UsageError(f"bad frame range {text!r}: end before start or step < 1")
-        frames.update(range(start, end + 1, step))
+        parts.append(range(start, end + 1, step))
+    count = sum(len(r) for r in parts)  # counted before any list is built
+    if count > MAX_FRAMES:
+        raise UsageError(f"frame range {text if len(text) < 80 else text[:77] + '...'} names {count} frames; "
+                         f"at most {MAX_FRAMES} per job (split the shot)")
+    frames: set[int] = set()
+    for r in parts:
+        frames.update(r)
     return sorted(frames)
 
 

@@ -78,6 +78,7 @@ class Shot:
             mask=FrameSeq.parse(mask, base) if mask else None,
             depth_kind=depth_kind,
         )
+        track.check_frames(shot.frames)
         shot.check_frames(shot.frames)
         return shot
 

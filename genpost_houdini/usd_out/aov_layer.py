@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path
 from ..provenance import stable_json
+from .save import save_layer
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..shot.camera import CameraTrack
@@ -163,6 +163,4 @@ def write_card_layer(
     )
 
     final = Path(path)
-    with atomic_path(final) as tmp:
-        layer.Export(str(tmp))
-    return final
+    return save_layer(layer, final)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path
 from .aov_layer import _jsonable, bind_texture_material
+from .save import save_layer
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..crowd.placement import Instance
@@ -136,6 +136,4 @@ def write_crowd_layer(
         inst.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
 
     final = out / name
-    with atomic_path(final) as tmp:
-        layer.Export(str(tmp))
-    return final
+    return save_layer(layer, final)

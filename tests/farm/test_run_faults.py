@@ -108,3 +108,49 @@ def test_sigkill_mid_chunk_then_rerun_is_byte_identical(tmp_path: Path, toy_kind
     assert result["skipped"] == recorded, "frames recorded before the kill are not redone"
     assert read_outputs(out) == expected
     assert not [p for p in out.rglob("*") if is_temporary(p.name)], "no temporary left behind"
+
+
+def test_sigterm_mid_write_cleans_up_and_rerun_is_byte_identical(tmp_path: Path, toy_kind: str, toy_cli: list[str]) -> None:
+    """SIGTERM (what OpenJD and Deadline send to cancel) while a frame is half written: the
+    process stops within a second with exit 143, removes its temporary, records exactly the
+    frames it published; the rerun finishes with the bytes of an uninterrupted run."""
+    frames = range(1, 13)
+    ref = make_toy_job(tmp_path / "ref", frames, seed=4)
+    assert _run(ref) == 0
+    expected = read_outputs(tmp_path / "ref" / "out")
+
+    job = make_toy_job(tmp_path / "termed", frames, seed=4, delay=0.4)
+    out = tmp_path / "termed" / "out"
+    proc = subprocess.Popen([*toy_cli, "run", str(job), "--progress", "none"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            names = [p.name for p in out.iterdir()] if out.is_dir() else []
+            if sum(n in expected for n in names) >= 2 and any(is_temporary(n) and n.startswith(".toy.") for n in names):
+                break  # a frame is half written (its temporary, not the manifest's)
+            time.sleep(0.005)
+        else:
+            pytest.fail("the run never got 2 frames in")
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        stderr = proc.communicate(timeout=30)[1]
+        stopped = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, stderr
+    assert stopped < 1.0, f"took {stopped:.2f} s to stop"
+    assert "Traceback" not in stderr
+    assert not [p for p in out.rglob("*") if is_temporary(p.name)], "the temporary in flight is removed"
+    published = sorted(int(n[4:8]) for n in expected if (out / n).exists())
+    recorded = sorted(int(f) for f in json.loads((out / "manifest.json").read_text())["frames"])
+    assert recorded == published and 2 <= len(published) < 12
+    for n in expected:
+        if (out / n).exists():
+            assert (out / n).read_bytes() == expected[n]
+    rerun = subprocess.run([*toy_cli, "run", str(job), "--progress", "none", "--json"],
+                           capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)[0]["result"]["skipped"] == recorded
+    assert read_outputs(out) == expected

@@ -134,18 +134,23 @@ def read_depth(path: str | os.PathLike[str], channel: str | None = None) -> np.n
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """R, G, B as ``(H, W, 3)`` float32 (a one-channel Y image is repeated into three)."""
+    """R, G, B as ``(H, W, 3)`` float32.
+
+    All three must be there (matched case-insensitively): an image without them (a luminance
+    ``Y`` image, ``X, Y, W`` data) is refused with BadInputError naming the file and its
+    channels, never turned into grey -- a plate is copied as it is, not invented.
+    """
     with ExrReader(path) as reader:
         available = reader.all_channels()
         rgb = [match_channel(available, [c]) for c in ("R", "G", "B")]
         if all(rgb):
             pixels, _ = reader.read([c for c in rgb if c])
             return pixels
-        y = match_channel(available, ["Y"])
-        if y is not None:
-            pixels, _ = reader.read([y])
-            return np.repeat(pixels, 3, axis=2)
-    raise BadInputError(f"{path}: no R, G, B channels (channels: {', '.join(available)})")
+    missing = [c for c, m in zip("RGB", rgb) if m is None]
+    raise BadInputError(
+        f"{path}: no {', '.join(missing)} channel{'s' if len(missing) > 1 else ''} (channels: "
+        f"{', '.join(available) or 'none'}); a colour image (plate) must have R, G and B"
+    )
 
 
 def read_mask(path: str | os.PathLike[str], channel: str | None = None) -> np.ndarray:

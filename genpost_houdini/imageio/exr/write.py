@@ -19,7 +19,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from ...atomic import atomic_path
-from ...errors import TransientError
+from ...errors import StorageError, TransientError
 from ..policy import find_depth_channel
 from .header import JSON_KEYS_ATTR, MAX_PIXELS, META_PREFIX, oiio_error, shorten
 
@@ -260,5 +260,19 @@ def write_exr(
             out.close()
             raise
         if not ok:
-            raise TransientError(f"{where}: writing EXR failed: {shorten(oiio_error(out) or oiio_error(oiio))}")
+            raise StorageError(f"{where}: writing EXR failed{_storage_cause(tmp)}: {shorten(oiio_error(out) or oiio_error(oiio))}")
     return final
+
+
+def _storage_cause(tmp: Path) -> str:
+    """Words for why a write into ``tmp``'s filesystem failed, while the partial file is still
+    there: " (no space left on device [ENOSPC])" when the filesystem is (nearly) full, else ""
+    (OpenImageIO reports failures as text, without an errno)."""
+    try:
+        st = os.statvfs(tmp.parent)
+    except (OSError, AttributeError):
+        return ""
+    free = st.f_bavail * st.f_frsize
+    if free < (1 << 20):
+        return f" (no space left on device: {free} bytes free [ENOSPC])"
+    return ""

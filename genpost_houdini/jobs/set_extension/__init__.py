@@ -39,6 +39,7 @@ from .params import (
     SOURCE_OTHER_FRAME,
     SOURCE_PLATE,
     SetExtensionParams,
+    validate,
 )
 from .plan import Plan
 from .render import SetExtension, run_job
@@ -63,6 +64,7 @@ __all__ = [
     "run_job",
     "session_enter",
     "session_exit",
+    "validate",
 ]
 
 

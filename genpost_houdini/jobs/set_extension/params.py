@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...errors import UsageError
-from ..common import frame_list, merge_params
+from ...limits import MAX_KEYFRAMES, MAX_SOURCES, bounded
+from ..common import frame_list, generator_options, merge_params
 
 JOB_KIND = "setext"
 OUTPUT_NAME = "setext"
@@ -73,8 +74,13 @@ class SetExtensionParams:
     def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
         values = merge_params("set-extension", JOB_PARAMS, params)
         frames = frame_list(values["frames"])
-        if not 0.0 <= float(values["strength"]) <= 1.0:
+        strength = float(values["strength"])
+        if not 0.0 <= strength <= 1.0:  # NaN fails too
             raise UsageError(f"strength must be within 0..1, got {values['strength']}")
+        bounded("max_keyframes", values["max_keyframes"], 0, MAX_KEYFRAMES)
+        bounded("max_sources", values["max_sources"], 0, MAX_SOURCES)
+        if not str(values["generator"]).strip():
+            raise UsageError("generator: empty name (see `genpost generators`)")
         return cls(
             stage=str(values["stage"]),
             plate=str(values["plate"]),
@@ -97,11 +103,15 @@ class SetExtensionParams:
 
     def generator_options(self) -> dict[str, Any]:
         """The options :func:`get_generator` gets for this job (runtime, model, allow_pickle)."""
-        options: dict[str, Any] = {}
-        if self.runtime != "auto":
-            options["runtime"] = self.runtime
-        if self.model:
-            options["model"] = self.model
-        if self.allow_pickle:
-            options["allow_pickle"] = True
-        return options
+        return generator_options(model=self.model, runtime=self.runtime, allow_pickle=self.allow_pickle)
+
+
+def validate(params: Mapping[str, Any]) -> SetExtensionParams:
+    """Every check a job can make before reading a pixel: values (strength, counts, frames),
+    the generator's name, options and availability, its model folder. Run before planning and
+    at ``--save-job``; nothing is written for a job that cannot run."""
+    from ...generators.registry import check_generator
+
+    checked = SetExtensionParams.from_mapping(params)
+    check_generator(checked.generator, **checked.generator_options())
+    return checked

@@ -15,12 +15,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ...errors import UsageError
 from ...progress import ProgressFn
 from ...provenance import file_stamp, hash_data, make_provenance
 from ...shot.frames import format_frames, output_pattern
-from ..common import OUTPUT_COMPRESSION, layer_is_current, run_frames
+from ..common import OUTPUT_COMPRESSION, claim_output, job_identity, layer_is_current, run_frames
 from .fill import Filler
-from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, SOURCE_GENERATED, SetExtensionParams
+from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, PATH_PARAMS, SOURCE_GENERATED, SetExtensionParams, validate
 from .plan import Plan, load_or_make_plan, make_plan, read_low_res
 
 
@@ -68,6 +69,15 @@ class SetExtension:
             p.max_sources,
             p.depth_kind,
         )
+
+    def identity(self) -> dict[str, Any]:
+        """The job's identity for its output folder: inputs and parameters, not the frames."""
+        from dataclasses import asdict
+
+        params = asdict(self.params)
+        params["camera"] = self.shot.camera.prim_path  # the camera found, named or not
+        params["model"] = params["model"] or ""
+        return job_identity(JOB_KIND, params, PATH_PARAMS)
 
     def frame_inputs_hash(self, frame: int) -> str:
         return hash_data(self.plan.key, "frame", frame)
@@ -141,7 +151,15 @@ class SetExtension:
 
         frames = list(self.shot.frames if frames is None else frames)
         started = time.perf_counter()
-        plan = self.plan
+        outside = sorted(set(frames) - set(self.shot.frames))
+        if outside:
+            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        manifest = claim_output(self.out_dir, self.identity(), force=force)
+        try:
+            plan = self.plan
+        except BaseException:
+            manifest.close()
+            raise
         provenance_model: dict[str, Any] | None = None
 
         def render(t: int, inputs_hash: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -183,6 +201,7 @@ class SetExtension:
             force=force,
             progress=self.progress,
             start=0.4,
+            manifest=manifest,
         )
         layer = self.out_dir / LAYER_NAME
         if written or not layer_is_current(layer, self.plan.key):
@@ -231,5 +250,5 @@ class SetExtension:
 
 def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
     """The job-file entry point (``genpost run``): params as in :data:`JOB_PARAMS`."""
-    job = SetExtension(SetExtensionParams.from_mapping(params), out_dir, progress=progress)
+    job = SetExtension(validate(params), out_dir, progress=progress)
     return job.run(frames, force=force)
