@@ -26,6 +26,7 @@ from ..limits import MAX_VARIANTS, bounded
 from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..seeds import derive_seed
+from ..shot import DEPTH_KINDS
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
 from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
                      layer_is_current, merge_params, run_frames)
@@ -98,6 +99,8 @@ class CrowdParams:
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
         v = merge_params("crowd", JOB_PARAMS, params)
+        if str(v.get("depth_kind") or "planar") not in DEPTH_KINDS:
+            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {v['depth_kind']!r}")
         sources = _as_list(v["source"])
         mattes = _as_list(v["source_matte"])
         if mattes and len(mattes) != len(sources):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pxr import Gf, Usd
+from pxr import Usd
+from test_shot_camera import _gf_project  # Gf.Frustum's projection (pytest puts this folder on sys.path)
 
 from genpost_houdini.shot.camera import CameraTrack, CameraView
 from genpost_houdini.usd_out.camera import author_camera
@@ -36,16 +37,6 @@ def _views(rng: np.random.Generator, width: int, height: int, *, square: bool) -
     return views
 
 
-def _frustum_pixels(track: CameraTrack, frame: int, width: int, height: int, points: np.ndarray) -> np.ndarray:
-    frustum = track.gf_camera(frame).frustum
-    m = frustum.ComputeViewMatrix() * frustum.ComputeProjectionMatrix()
-    out = []
-    for p in points:
-        ndc = m.Transform(Gf.Vec3d(*map(float, p)))
-        out.append(((ndc[0] + 1) / 2 * width - 0.5, (1 - ndc[1]) / 2 * height - 0.5))
-    return np.array(out)
-
-
 @pytest.mark.parametrize("square", [True, False])
 def test_authored_camera_reads_back(square: bool) -> None:
     rng = np.random.default_rng(7 if square else 8)
@@ -67,5 +58,5 @@ def test_authored_camera_reads_back(square: bool) -> None:
             cam[:, :2] *= cam[:, 2:3] * 0.3
             world = (np.linalg.inv(want.world_to_camera) @ np.c_[cam, np.ones(8)].T)[:3].T
             pix = (want.K @ cam.T).T
-            np.testing.assert_allclose(_frustum_pixels(track, frame, width, height, world),
+            np.testing.assert_allclose(_gf_project(track, frame, width, height, world),
                                        pix[:, :2] / pix[:, 2:], atol=1e-4)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...errors import UsageError
+from ...shot import DEPTH_KINDS
 from ...limits import MAX_KEYFRAMES, MAX_SOURCES, bounded
 from ..common import frame_list, generator_options, merge_params
 
@@ -81,6 +82,8 @@ class SetExtensionParams:
         bounded("max_sources", values["max_sources"], 0, MAX_SOURCES)
         if not str(values["generator"]).strip():
             raise UsageError("generator: empty name (see `genpost generators`)")
+        if str(values.get("depth_kind") or "planar") not in DEPTH_KINDS:
+            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {values['depth_kind']!r}")
         return cls(
             stage=str(values["stage"]),
             plate=str(values["plate"]),
