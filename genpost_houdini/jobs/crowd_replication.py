@@ -27,6 +27,7 @@ from ..limits import MAX_VARIANTS, bounded
 from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..seeds import derive_seed
+from ..shot import DEPTH_KINDS
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
 from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
                      layer_is_current, merge_params, run_frames)
@@ -45,6 +46,7 @@ JOB_PARAMS: dict[str, Any] = {
     "source_matte": "",  # a pattern or a list matching "source"
     "source_frames": "",
     "depth": None,
+    "depth_kind": "planar",
     "frames": None,
     "count": 100,
     "seed": 0,
@@ -113,10 +115,13 @@ class CrowdParams:
     shadow_density: float = 0.6
     haze_distance: float = 1500.0
     shutter: float = 0.5
+    depth_kind: str = "planar"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
         v = merge_params("crowd", JOB_PARAMS, params)
+        if str(v.get("depth_kind") or "planar") not in DEPTH_KINDS:
+            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {v['depth_kind']!r}")
         sources = _as_list(v["source"])
         mattes = _as_list(v["source_matte"])
         if mattes and len(mattes) != len(sources):
@@ -182,6 +187,7 @@ class CrowdParams:
             shadow_density=float(v["shadow_density"]),
             haze_distance=float(v["haze_distance"]),
             shutter=float(v["shutter"]),
+            depth_kind=str(v.get("depth_kind") or "planar"),
         )
 
 
@@ -203,7 +209,7 @@ class CrowdReplication:
         self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
         self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames,
-                              plate=params.plate or None)
+                              plate=params.plate or None, depth_kind=params.depth_kind)
         stage = self.shot.camera.stage
         first = self.shot.frames[0]
         # The region first: the count is bounded by what it holds before anything is allocated.
