@@ -13,7 +13,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p = sub.add_parser(
         "crowd",
         help="replicate crowd elements on a region prim, in 3D, occluded by the set",
-        description="Place COUNT people on the region prim (a Mesh or Points prim; its optional "
+        description="Place COUNT people on the region prim (a Mesh, Plane or Points prim; its optional "
         "primvars:genpost:crowdDensity float is a relative density 0..1), Poisson-disk spaced, a "
         "share of them walking across it; render them per frame from the shot camera as camera-"
         "facing cards with occlusion from the depth render, recoloured clothing, shadows, haze, "
@@ -22,8 +22,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         "crowd_id, shadow) and OUT/crowd.usda. Try it on `genpost samples crowd DIR`.",
     )
     add_shot_arguments(p)
-    p.add_argument("--region", required=True, help="region prim path (Mesh or Points) in the stage")
-    p.add_argument("--source", action="append", required=True, help="element EXR pattern with alpha (repeat for several sources)")
+    p.add_argument("--region", required=True, help="region prim path in the stage: a Mesh, Plane or Points prim (seats)")
+    p.add_argument("--source", action="append", required=True, help="element EXR pattern with alpha (repeat for several sources), or a library folder written by `genpost samples crowd` (all its people)")
     p.add_argument("--source-matte", action="append", default=None, help="matte pattern cutting the source from a plate (one per --source)")
     p.add_argument("--source-frames", default="", help="frame range of the sources (default: every frame on disk)")
     p.add_argument("--count", type=int, default=100)
@@ -39,7 +39,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--light-direction", default="", metavar="X,Y,Z", help="direction the light travels, for shadows (default: the stage's DistantLight, else a high light)")
     p.add_argument("--shadow-density", type=float, default=0.6, help="how much a cast shadow darkens the plate (0..1, default 0.6)")
     p.add_argument("--haze-distance", type=float, default=1500.0, help="metres at which haze takes half a person's colour (0 = none; default 1500)")
-    p.add_argument("--shutter", type=float, default=0.5, help="shutter in frames for motion blur (0 = none; default 0.5)")
+    p.add_argument("--shutter", type=float, default=-1.0, help="shutter in frames for motion blur (0 = none; default: the camera's shutter:open/close when authored, else 0.5)")
     p.add_argument("--generator", default="", help="generative backend for --variants (e.g. wan-vace); default: replicate only")
     p.add_argument("--model", default="", help="local model folder for --generator")
     p.add_argument("--variants", type=int, default=0, help="generated variants per source (different people, same motion)")

@@ -7,6 +7,8 @@
 - **Haze.** Depth-based: a person at distance d keeps ``exp(-ln 2 * d / haze_distance)`` of
   their colour and takes the rest from the haze colour (the plate's farthest pixels when a
   plate is given). ``haze_distance`` is in metres (converted with the stage's metersPerUnit).
+- **Motion blur.** ``shutter`` frames centred on the frame: the camera's shutter:open/close
+  when authored, else 0.5.
 - **Defocus.** From the shot camera's lens when it has one (fStop > 0 and focusDistance > 0):
   the circle of confusion of a thin lens, in pixels, per person.
 - **Grade** (only with a plate): exposure and white balance from the plate's pixels on the
@@ -32,9 +34,9 @@ log = logging.getLogger("genpost")
 
 #: ACEScg luminance weights.
 LUMA = np.array([0.2722287168, 0.6740817658, 0.0536895174], np.float32)
-#: The library elements are lit so that a ground of albedo ~0.25 under the same light would
-#: read this bright: the plate's ground luminance divided by it is the crowd's exposure.
-REFERENCE_GROUND = 0.25
+#: The library elements are lit so that a pale pavement (albedo ~0.4) under the same light
+#: would read this bright: the plate's ground luminance divided by it is the crowd's exposure.
+REFERENCE_GROUND = 0.4
 #: Default: a high light (elevation ~72 degrees) slightly from the side.
 DEFAULT_ELEVATION = math.radians(72.0)
 
@@ -152,6 +154,19 @@ def camera_lens(shot: "Shot", frame: float) -> tuple[float, float, float, float]
     if fstop > 0 and focus > 0:
         return (fstop, focus, float(cam.focalLength), float(cam.horizontalAperture))
     return None
+
+
+def camera_shutter(shot: "Shot", frame: float) -> float:
+    """The camera's shutter interval in frames (shutter:close - shutter:open) when authored and
+    positive, else 0.5 (a 180-degree shutter)."""
+    from pxr import UsdGeom
+
+    cam = UsdGeom.Camera(shot.camera.stage.GetPrimAtPath(shot.camera.prim_path))
+    opened, closed = cam.GetShutterOpenAttr(), cam.GetShutterCloseAttr()
+    if opened.HasAuthoredValue() or closed.HasAuthoredValue():
+        interval = float(closed.Get(frame) or 0.0) - float(opened.Get(frame) or 0.0)
+        return float(min(max(interval, 0.0), 1.0))
+    return 0.5
 
 
 def plate_grade(shot: "Shot", region: "Region", frames: Sequence[int]) -> dict[str, Any] | None:

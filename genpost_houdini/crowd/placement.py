@@ -41,7 +41,7 @@ MAX_CANDIDATES = 1_500_000
 #: Walkers' lanes over the shot may cover at most this share of the region.
 WALK_AREA_SHARE = 0.35
 #: Walkers fade in and out over this many metres at the region's edges (no popping).
-EDGE_FADE = 0.35
+EDGE_FADE = 0.2
 
 
 @dataclass(frozen=True)

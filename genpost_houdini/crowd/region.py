@@ -1,4 +1,5 @@
-"""The region a crowd stands on: a USD Mesh (or Points) prim, read once into world space.
+"""The region a crowd stands on: a USD Mesh, Plane or Points prim, read once into world space
+(any other boundable prim: the top face of its world bounding box).
 
 Convention: world space of the stage (its up axis, Y or Z); spacing, capacity and walking are
 measured in the horizontal plane (the plane normal to up), so people on stands or slopes keep
@@ -83,12 +84,14 @@ class Region:
                 if not len(world):
                     raise UnknownPrimError(f"region prim {prim_path}: primvars:{DENSITY_PRIMVAR} is 0 at every point")
             return cls(prim_path, up, basis, np.zeros((0, 3, 3)), np.zeros((0, 3)), world, dens_spec is not None)
-        if not prim.IsA(UsdGeom.Mesh):
-            raise UnknownPrimError(f"region prim {prim_path} is a {prim.GetTypeName()}: use a Mesh (e.g. the stands) or a Points prim (seats)")
-        mesh = UsdGeom.Mesh(prim)
-        pts = np.array(mesh.GetPointsAttr().Get(time) or [], dtype=np.float64).reshape(-1, 3)
-        counts = np.array(mesh.GetFaceVertexCountsAttr().Get(time) or [], dtype=np.int64)
-        indices = np.array(mesh.GetFaceVertexIndicesAttr().Get(time) or [], dtype=np.int64)
+        if prim.IsA(UsdGeom.Mesh):
+            mesh = UsdGeom.Mesh(prim)
+            pts = np.array(mesh.GetPointsAttr().Get(time) or [], dtype=np.float64).reshape(-1, 3)
+            counts = np.array(mesh.GetFaceVertexCountsAttr().Get(time) or [], dtype=np.int64)
+            indices = np.array(mesh.GetFaceVertexIndicesAttr().Get(time) or [], dtype=np.int64)
+        else:
+            pts, xf = _rectangle(prim, time, up, xf)
+            counts, indices = np.array([4], np.int64), np.arange(4, dtype=np.int64)
         if not len(pts) or not len(counts) or counts.sum() != len(indices) or (indices >= len(pts)).any():
             raise UnknownPrimError(f"region prim {prim_path} has no faces (or broken face indices)")
         world = pts @ xf[:3, :3] + xf[3, :3]
@@ -220,6 +223,43 @@ class Region:
             dens[qi] = w0 * self.density[ti, 0] + u * self.density[ti, 1] + v * self.density[ti, 2]
             inside[qi] = True
         return inside, world, dens
+
+
+def _rectangle(prim: Any, time: Any, up: np.ndarray, xf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Corners (4, 3) and transform of a region given as a UsdGeom.Plane (its surface), or as any
+    other boundable prim (the top face of its world bounding box, logged)."""
+    from pxr import Usd, UsdGeom
+
+    if prim.IsA(UsdGeom.Plane):
+        plane = UsdGeom.Plane(prim)
+        w = float(plane.GetWidthAttr().Get(time) or 2.0) / 2.0
+        length = float(plane.GetLengthAttr().Get(time) or 2.0) / 2.0
+        axis = str(plane.GetAxisAttr().Get(time) or "Z")
+        # USD: width along x (z when the axis is X), length along y (z when the axis is Y).
+        corners = {"Z": [(-w, -length, 0), (w, -length, 0), (w, length, 0), (-w, length, 0)],
+                   "Y": [(-w, 0, -length), (w, 0, -length), (w, 0, length), (-w, 0, length)],
+                   "X": [(0, -length, -w), (0, -length, w), (0, length, w), (0, length, -w)]}[axis]
+        return np.array(corners, np.float64), xf
+    if not prim.IsA(UsdGeom.Boundable):
+        raise UnknownPrimError(f"region prim {prim.GetPath()} is a {prim.GetTypeName() or 'typeless prim'}: use a Mesh "
+                               "(e.g. the stands), a Plane, or a Points prim (seats)")
+    cache = UsdGeom.BBoxCache(time, [UsdGeom.Tokens.default_, UsdGeom.Tokens.render, UsdGeom.Tokens.proxy, UsdGeom.Tokens.guide])
+    box = cache.ComputeWorldBound(prim).ComputeAlignedRange()
+    if box.IsEmpty():
+        raise UnknownPrimError(f"region prim {prim.GetPath()} ({prim.GetTypeName()}) has no extent")
+    lo, hi = np.array(box.GetMin(), np.float64), np.array(box.GetMax(), np.float64)
+    k = int(np.argmax(np.abs(up)))
+    a, b = [i for i in range(3) if i != k]
+    top = hi[k] if up[k] > 0 else lo[k]
+    corners = np.zeros((4, 3))
+    for n, (u, v) in enumerate(((lo[a], lo[b]), (hi[a], lo[b]), (hi[a], hi[b]), (lo[a], hi[b]))):
+        corners[n, a], corners[n, b], corners[n, k] = u, v, top
+    import logging
+
+    logging.getLogger("genpost").info("crowd: region %s is a %s: people stand on the top of its bounding box",
+                                      prim.GetPath(), prim.GetTypeName())
+    del Usd
+    return corners, np.eye(4)
 
 
 def _tri_areas(tris: np.ndarray, basis: np.ndarray) -> np.ndarray:

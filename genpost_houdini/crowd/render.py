@@ -80,7 +80,7 @@ class Card:
     velocity: np.ndarray  # world units per frame
     right: np.ndarray
     normal: np.ndarray
-    sprite: np.ndarray  # (h, w, 4) premultiplied (float16 view)
+    sprite: np.ndarray  # (h, w, 4) premultiplied float32
     variation: np.ndarray | None  # (h, w, 2): all clothing, lower part
     matrix: np.ndarray  # colourway (2, 3, 3): upper, lower
     flip: bool
@@ -108,6 +108,7 @@ def build_cards(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matrice
     cam_pos = view.position
     w2c = view.world_to_camera
     cards = []
+    sprites: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}  # float32 copies, once per frame
     idx = np.nonzero(state.present & (state.fade > 0))[0]
     depth = state.position[idx] @ w2c[2, :3] + w2c[2, 3] if len(idx) else np.zeros(0)
     local = exposure(state.position[idx], depth) if exposure is not None and len(idx) else np.ones(len(idx))
@@ -127,9 +128,13 @@ def build_cards(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matrice
         if clip.kind == "loop":
             flip = inst.flip
         i = clip.frame(int(state.counter[k]))
+        if (inst.source, i) not in sprites:
+            sprites[(inst.source, i)] = (np.asarray(src.sprites[i], np.float32),
+                                         np.asarray(src.variation[i], np.float32) if src.variation is not None else None)
+        sprite, variation = sprites[(inst.source, i)]
         cards.append(Card(
             inst=inst, position=pos, velocity=state.velocity[k], right=right, normal=normal,
-            sprite=src.sprites[i], variation=src.variation[i] if src.variation is not None else None,
+            sprite=sprite, variation=variation,
             matrix=matrices[(inst.source, inst.variant)], flip=flip, scale=inst.height / el.person_px,
             anchor=el.anchor, fade=float(state.fade[k]), depth=float(depth[n]),
             gain=(np.asarray(inst.gain, np.float32) * look.gain * np.float32(local[n])).astype(np.float32),

@@ -68,6 +68,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         cast_overhead = False
     r_light = np.cross(up, n_light)
     basis = layout.region.basis
+    alphas: dict[tuple[int, int], np.ndarray] = {}  # float32 alpha per (source, sprite), once per frame
     soft = math.tan(math.radians(max(look.light_angle, 0.2)) / 2.0)
     for c in casters:
         inst = c.inst
@@ -123,6 +124,9 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
             clip, mirror = el.clip_for("walk" if inst.walking else "idle", angle)
             state_counter = _counter(layout, inst, frame)
             sprite = src.sprites[clip.frame(state_counter)]
+            alpha_key = (inst.source, clip.frame(state_counter))
+            if alpha_key not in alphas:
+                alphas[alpha_key] = np.asarray(sprite[..., 3], np.float32)
             h, w = sprite.shape[:2]
             ax, ay = el.anchor
             sx = ax + a / c.scale
@@ -132,7 +136,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
             inside = (tau > 0) & (sx >= -0.5) & (sx <= w - 0.5) & (sy >= -0.5) & (sy <= h - 0.5)
             occ = np.zeros(len(W), np.float32)
             if inside.any():
-                occ[inside] = bilinear(np.ascontiguousarray(sprite[..., 3]), sx[inside], sy[inside]).astype(np.float32)
+                occ[inside] = bilinear(alphas[alpha_key], sx[inside], sy[inside])
                 # Penumbra: the farther from the caster, the softer (and the weaker).
                 blur = np.clip(tau[inside] * soft / (0.05 * scale), 0.0, 4.0)
                 occ[inside] *= 1.0 / (1.0 + 0.35 * blur)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -62,13 +63,16 @@ def consent_path_for(pattern: FrameSeq) -> list[Path]:
     return [prefix.parent / f"{stem}.consent.json", prefix.parent / "consent.json"]
 
 
-def write_consent_record(pattern: str | FrameSeq, *, who: str, permitted_use: str, expires: str, reference: str) -> Path:
-    """Write the sidecar consent record for a source pattern (atomic)."""
+def write_consent_record(pattern: str | FrameSeq, *, who: str, permitted_use: str, expires: str, reference: str,
+                         extra: dict[str, Any] | None = None) -> Path:
+    """Write the sidecar consent record for a source pattern (atomic); ``extra`` keys (e.g.
+    ``synthetic``) are written beside the four required ones."""
     from ..atomic import write_json_atomic
 
     seq = pattern if isinstance(pattern, FrameSeq) else FrameSeq.parse(pattern)
     path = consent_path_for(seq)[0]
-    write_json_atomic(path, {"who": who, "permitted_use": permitted_use, "expires": expires, "reference": reference})
+    record = {"who": who, "permitted_use": permitted_use, "expires": expires, "reference": reference}
+    write_json_atomic(path, {**(extra or {}), **record})
     return path
 
 
@@ -246,8 +250,6 @@ def load_source(
 
     rgba = None
     variation = None
-    from concurrent.futures import ThreadPoolExecutor
-
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpost-source")
     # Decoding releases the GIL: read ahead on a second thread, holding at most a few frames.
     ahead = {k: pool.submit(exr.read_exr, seq.path(frames[k])) for k in range(min(4, len(frames)))}

@@ -107,7 +107,7 @@ def design_colourways(stats: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, 
     eye = np.eye(3)
     ident = np.stack([eye, eye]).astype(np.float32)
     tops = _grid((0.35, 0.6, 1.0, 1.5, 2.2), (0.6, 1.0, 1.6), (0.0, 0.35))
-    bottoms = _grid((0.3, 0.6, 1.0, 1.5), (0.5, 0.8, 1.2), (0.0, 0.25))
+    bottoms = _grid((0.3, 0.6, 1.0, 1.4), (0.4, 0.7, 1.0), (0.0, 0.2))
     rng = np.random.default_rng(12)
     pairs = np.stack([rng.integers(len(tops), size=2000), rng.integers(len(bottoms), size=2000)], axis=1)
     # Outfits keep one hue family: the bottom's hue rotation follows the top's (a person's

@@ -70,7 +70,7 @@ JOB_PARAMS: dict[str, Any] = {
     "light_direction": "",
     "shadow_density": 0.6,
     "haze_distance": 1500.0,
-    "shutter": 0.5,
+    "shutter": -1.0,  # -1: the camera's shutter:open/close when authored, else 0.5
 }
 PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate", "model")
 
@@ -80,6 +80,27 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]
     return [str(value)]
+
+
+def _expand_libraries(sources: list[str]) -> list[str]:
+    """A source that is a folder holding ``library.json`` (``genpost samples crowd DIR``) stands
+    for every element pattern of that library."""
+    import json
+
+    out: list[str] = []
+    for src in sources:
+        index = Path(src) / "library.json"
+        if Path(src).is_dir() and index.is_file():
+            try:
+                patterns = json.loads(index.read_text(encoding="utf-8"))["sources"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                from ..errors import BadInputError
+
+                raise BadInputError(f"crowd library {index} is unreadable: {exc}") from exc
+            out += [str(Path(src) / p) for p in patterns]
+        else:
+            out.append(src)
+    return out
 
 
 @dataclass
@@ -122,7 +143,7 @@ class CrowdParams:
         v = merge_params("crowd", JOB_PARAMS, params)
         if str(v.get("depth_kind") or "planar") not in DEPTH_KINDS:
             raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {v['depth_kind']!r}")
-        sources = _as_list(v["source"])
+        sources = _expand_libraries(_as_list(v["source"]))
         mattes = _as_list(v["source_matte"])
         if mattes and len(mattes) != len(sources):
             raise UsageError(f"{len(mattes)} --source-matte for {len(sources)} --source: give one matte per source, or none")
@@ -142,7 +163,8 @@ class CrowdParams:
             (0.0 <= float(v["height_sd"]) <= 0.3, f"--height-sd must be 0..0.3 (got {v['height_sd']})"),
             (0.0 <= float(v["shadow_density"]) <= 1.0, f"--shadow-density must be 0..1 (got {v['shadow_density']})"),
             (float(v["haze_distance"]) >= 0.0, f"--haze-distance must be 0 (off) or more (got {v['haze_distance']})"),
-            (0.0 <= float(v["shutter"]) <= 1.0, f"--shutter must be 0..1 frames (got {v['shutter']})"),
+            (float(v["shutter"]) == -1.0 or 0.0 <= float(v["shutter"]) <= 1.0,
+             f"--shutter must be 0..1 frames, or -1 for the camera's (got {v['shutter']})"),
             (float(v["min_spacing"]) > 0.0, f"--min-spacing must be a positive distance (got {v['min_spacing']})"),
             (int(v["count"]) >= 1, "--count must be at least 1"),
         ]
@@ -198,7 +220,7 @@ class CrowdParams:
 
 class CrowdReplication:
     def __init__(self, params: CrowdParams, out_dir: str | os.PathLike[str], *, progress: ProgressFn | None = None):
-        from ..crowd.look import Look, camera_lens, choose_light, parse_vector, plate_grade
+        from ..crowd.look import Look, camera_lens, camera_shutter, choose_light, parse_vector, plate_grade
         from ..crowd.placement import clamp_count, place_crowd
         from ..crowd.region import Region
         from ..crowd.sources import load_source
@@ -240,7 +262,8 @@ class CrowdReplication:
         self.look = Look(light=light, light_source=light_source, light_angle=light_angle,
                          shadow_density=params.shadow_density,
                          haze_distance=params.haze_distance / mpu if params.haze_distance > 0 else 0.0,
-                         lens=camera_lens(self.shot, first), meters_per_unit=mpu, shutter=params.shutter)
+                         lens=camera_lens(self.shot, first), meters_per_unit=mpu,
+                         shutter=params.shutter if params.shutter >= 0 else camera_shutter(self.shot, first))
         grade = plate_grade(self.shot, self.region, self.shot.frames)
         if grade:
             for key in ("gain", "lift", "haze_colour", "ground_luma"):
@@ -333,7 +356,7 @@ class CrowdReplication:
 
     def shutter_times(self, frame: int) -> list[float]:
         """Sub-frame offsets across the shutter (centred on the frame, inside the shot)."""
-        half = self.params.shutter / 2.0
+        half = self.look.shutter / 2.0
         if half <= 0:
             return [0.0]
         lo, hi = self.shot.frames[0], self.shot.frames[-1]

@@ -63,8 +63,8 @@ def run_demo(
     from ..qc.crowd import crowd_qc
     from ..samples.scene import StreetScene
 
-    # The bundled extras library (written beside the shot), graded to the plate, lit by the
-    # shot's sun (the direction its light travels).
+    # The bundled extras library (written beside the shot) on the sunlit pavement, graded to the
+    # plate, lit by the shot's sun (the direction its light travels).
     sun = -StreetScene().sun_dir
     crowd_job = CrowdReplication(
         CrowdParams.from_mapping({
@@ -72,6 +72,8 @@ def run_demo(
             "source": list(info["crowd_sources"]), "depth": info["depth"], "plate": info["plate"],
             "frames": format_frames(shot_frames), "count": crowd_count, "seed": seed,
             "light_direction": ",".join(f"{v:.6f}" for v in sun),
+            # The bundled plate is a CG render without motion blur: the crowd matches it.
+            "shutter": 0.0,
         }),
         out / "crowd",
         progress=lambda f, m: report(0.7 + 0.1 * f, m),

@@ -43,7 +43,7 @@ from . import scene as sc
 log = logging.getLogger("genpost")
 
 #: Bumped whenever the pixels or the stage change, so cached builds are not reused.
-SAMPLE_VERSION = 1
+SAMPLE_VERSION = 2
 STAGE_NAME = "street.usda"
 CAMERA_PATH = "/shot/camera"
 SET_SCOPE = "/shot/set"
@@ -272,7 +272,7 @@ def author_stage(path: Path, scene: sc.StreetScene, *, first_frame: int, last_fr
     dome.CreateDisplayColorAttr(Vt.Vec3fArray([Gf.Vec3f(0.45, 0.6, 0.9)]))
     dome.GetPrim().SetCustomDataByKey("genpost:role", "sky dome (backdrop)")
 
-    # Crowd region: the right pavement strip, 1 m cells.
+    # Crowd region: the left pavement strip (in the sun), 1 m cells.
     x0, x1, zn, zf, y = scene.crowd_region
     cells = []
     nx = max(1, int(round(abs(x1 - x0))))

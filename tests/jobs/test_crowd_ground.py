@@ -254,3 +254,11 @@ def test_qc_report(ground_crowd: dict) -> None:
     assert qc["closest_pair"]["distance"] >= 0.6 - 1e-6
     assert qc["foot_sliding"]["max"] is not None and qc["foot_sliding"]["max"] < 1e-3
     assert qc["shadow_under_people"] >= 0.9
+
+
+def test_a_library_folder_is_all_its_people(library: dict) -> None:
+    from genpost_houdini.jobs.crowd_replication import CrowdParams
+
+    params = CrowdParams.from_mapping({"stage": "s.usda", "region": "/r", "depth": "d.####.exr", "frames": "1-2",
+                                       "source": [library["root"], "other.####.exr"]})
+    assert params.sources == [str(Path(p)) for p in library["sources"]] + ["other.####.exr"]

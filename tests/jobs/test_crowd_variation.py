@@ -237,3 +237,53 @@ def test_light_from_the_stage_distant_light(tmp_path: Path) -> None:
     assert direction[1] < 0, "shining downwards"
     given, source, _ = choose_light(np.array([1.0, -2.0, 0.0]), stage, 1, region)
     assert source == "parameter" and np.allclose(given, np.array([1.0, -2.0, 0.0]) / math.sqrt(5))
+
+
+def test_plane_region_on_a_z_up_stage(tmp_path: Path) -> None:
+    """A UsdGeom.Plane on a Z-up stage: people stand on it, upright along +Z, spaced."""
+    from pxr import Gf, Usd, UsdGeom
+
+    from genpost_houdini.crowd.placement import place_crowd
+    from genpost_houdini.crowd.region import Region
+    from genpost_houdini.crowd.sources import Clip, ElementInfo
+
+    stage = Usd.Stage.CreateInMemory()
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    plane = UsdGeom.Plane.Define(stage, "/ground/plaza")
+    plane.CreateWidthAttr(8.0)  # along x
+    plane.CreateLengthAttr(4.0)  # along y
+    plane.AddTranslateOp().Set(Gf.Vec3d(10.0, -3.0, 0.5))
+    region = Region.read(stage, "/ground/plaza", 1)
+    assert math.isclose(region.area(), 32.0) and np.allclose(region.up, [0, 0, 1])
+    plain = ElementInfo(anchor=(10.0, 39.5), person_px=40.0, height_m=None, clips=[Clip("loop", 0, 0, 8, 24.0)])
+    layout = place_crowd(region, [plain], count=30, seed=4, frames=[1, 2], fps=24.0, spacing=0.6)
+    p = np.array([i.position for i in layout.instances])
+    assert len(p) == 30
+    assert np.allclose(p[:, 2], 0.5) and (np.abs(p[:, 0] - 10.0) <= 4.0).all() and (np.abs(p[:, 1] + 3.0) <= 2.0).all()
+    d = np.sqrt(((p[:, None, :2] - p[None, :, :2]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 0.6
+    # Any other boundable prim: the top of its bounding box.
+    cube = UsdGeom.Cube.Define(stage, "/ground/block")
+    cube.CreateSizeAttr(2.0)
+    top = Region.read(stage, "/ground/block", 1)
+    assert math.isclose(top.area(), 4.0) and np.allclose(top.triangles[..., 2], 1.0)
+
+
+def test_shutter_from_the_camera(tmp_path: Path) -> None:
+    from pxr import UsdGeom
+
+    from genpost_houdini.crowd.look import camera_shutter
+    from genpost_houdini.shot.shot import Shot
+
+    stage = _plane_stage(tmp_path / "c.usda")
+    (tmp_path / "d.0001.exr").touch()
+    (tmp_path / "d.0002.exr").touch()
+    shot = Shot.open(tmp_path / "c.usda", camera="/cam", depth=str(tmp_path / "d.####.exr"), frames=[1, 2])
+    assert camera_shutter(shot, 1) == 0.5, "unauthored: a 180-degree shutter"
+    cam = UsdGeom.Camera(stage.GetPrimAtPath("/cam"))
+    cam.CreateShutterOpenAttr(-0.125)
+    cam.CreateShutterCloseAttr(0.125)
+    stage.GetRootLayer().Save()
+    shot = Shot.open(tmp_path / "c.usda", camera="/cam", depth=str(tmp_path / "d.####.exr"), frames=[1, 2])
+    assert camera_shutter(shot, 1) == pytest.approx(0.25)
