@@ -2,8 +2,9 @@
 Prints figures; asserts nothing. Goal (issue 5): 1,000 instances under 2 s/frame on 2 cores.
 
 Two sources: the bundled extras library (10 people, walk and idle clips, colourways, walkers,
-shadows, motion blur: what a user runs) and one plain element (as the figures before issue 12
-were measured: 0.094 and 0.55 s/frame).
+shadows, grade: what a user runs) and one plain element (as the figures before issue 12 were
+measured: 0.094 and 0.55 s/frame). Both without motion blur (``--shutter`` to set one): this
+3-frame shot moves the camera down the whole street in two steps, the worst case for blur.
 
     .venv/bin/python benchmarks/crowd.py [--quick] [--only library|plain]
 """
@@ -28,6 +29,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=["library", "plain"], default=None)
+    ap.add_argument("--shutter", type=float, default=0.0, help="motion blur shutter in frames (default 0)")
     args = ap.parse_args()
     width, height = (512, 288) if args.quick else (2048, 1152)
     frames = 3
@@ -43,7 +45,7 @@ def main() -> None:
             params = CrowdParams.from_mapping({
                 "stage": info["stage"], "camera": info["camera"], "region": info["crowd_region"], "source": sources,
                 "depth": info["depth"], "plate": info["plate"], "frames": f"{first}-{first + frames - 1}", "count": count,
-                "seed": 1, "min_spacing": 0.15 if count > 200 else 0.6,
+                "seed": 1, "min_spacing": 0.15 if count > 200 else 0.6, "shutter": args.shutter,
             })
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()

@@ -233,7 +233,9 @@ def local_exposure(plate: np.ndarray, points_uv: np.ndarray, ground_luma: float)
     inside = np.isfinite(uv).all(axis=-1) & (uv[..., 0] >= 0) & (uv[..., 0] < w) & (uv[..., 1] >= 0) & (uv[..., 1] < h)
     luma = plate[y, x] @ LUMA
     luma = np.where(inside, luma, np.nan)
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(luma, axis=1)
+    seen = inside.any(axis=1)
+    med = np.full(len(luma), np.nan)
+    if seen.any():
+        med[seen] = np.nanmedian(luma[seen], axis=1)
     ratio = np.where(np.isfinite(med), med / ground_luma, 1.0)
     return np.clip(ratio, 0.35, 1.5) ** 0.8

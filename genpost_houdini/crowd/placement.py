@@ -122,24 +122,40 @@ class CrowdLayout:
         fps = next(iter(clips.values())).fps if kind != "loop" else self.fps
         return inst.speed * fps / self.fps
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Per-person arrays, made once (instances are frozen)."""
+        cached = getattr(self, "_cache", None)
+        if cached is None:
+            n = len(self.instances)
+            walkers = [i for i in self.instances if i.walking]
+            cached = {
+                "pos": np.array([i.position for i in self.instances], np.float64).reshape(n, 3),
+                "heading": np.array([i.heading for i in self.instances], np.float64).reshape(n, 3),
+                "rate": np.array([self.rate(i) for i in self.instances], np.float64),
+                "offset": np.array([i.offset for i in self.instances], np.float64),
+                "walk": np.array([i.walking for i in self.instances], bool),
+                "start": np.array([i.path_start for i in walkers], np.float64).reshape(-1, 3),
+                "length": np.array([i.path_length for i in walkers], np.float64),
+                "step": np.array([i.step for i in walkers], np.float64),
+                "s0": np.array([i.s0 for i in walkers], np.float64),
+            }
+            self._cache = cached
+        return cached
+
     def state(self, frame: float) -> FrameState:
+        arr = self._arrays()
         n = len(self.instances)
-        pos = np.array([i.position for i in self.instances], np.float64).reshape(n, 3)
-        heading = np.array([i.heading for i in self.instances], np.float64).reshape(n, 3)
+        pos = arr["pos"].copy()
+        heading = arr["heading"]
         present = np.ones(n, bool)
         fade = np.ones(n)
         vel = np.zeros((n, 3))
-        rate = np.array([self.rate(i) for i in self.instances])
-        offset = np.array([i.offset for i in self.instances], np.float64)
+        rate, offset, walk = arr["rate"], arr["offset"], arr["walk"]
         counter = np.floor(offset + rate * (frame - self.first_frame) + 1e-9).astype(np.int64)
-        walk = np.array([i.walking for i in self.instances], bool)
         if walk.any():
             idx = np.nonzero(walk)[0]
-            w = [self.instances[k] for k in idx]
-            start = np.array([i.path_start for i in w])
-            length = np.array([i.path_length for i in w])
-            step = np.array([i.step for i in w])
-            s = np.array([i.s0 for i in w]) + (counter[idx] - offset[idx]) * step
+            start, length, step = arr["start"], arr["length"], arr["step"]
+            s = arr["s0"] + (counter[idx] - offset[idx]) * step
             # Within a frame's shutter a walker moves continuously (motion blur).
             frac = (offset[idx] + rate[idx] * (frame - self.first_frame)) - counter[idx]
             s = s + np.clip(frac, 0.0, 1.0) * step * (np.abs(frame - np.round(frame)) > 1e-6)
@@ -175,7 +191,7 @@ def clamp_count(region: Region, count: int, spacing: float) -> tuple[int, int, s
     return limit, capacity, msg
 
 
-def _facing(mode: str | Sequence[float], look_at: Sequence[float] | None, pos: np.ndarray, region: Region,
+def _facing(mode: str | Sequence[float], look_at: Sequence[float] | np.ndarray | None, pos: np.ndarray, region: Region,
             camera_pos: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Unit horizontal headings (N, 3) for standers at ``pos``."""
     n = len(pos)
@@ -217,8 +233,8 @@ def place_crowd(
     spacing: float = 0.6,
     walkers: float = 0.3,
     facing: str | Sequence[float] = "random",
-    look_at: Sequence[float] | None = None,
-    walk_direction: Sequence[float] | None = None,
+    look_at: Sequence[float] | np.ndarray | None = None,
+    walk_direction: Sequence[float] | np.ndarray | None = None,
     person_height: float = 1.75,
     height_sd: float = 0.04,
     colourways: int = 6,
@@ -282,7 +298,6 @@ def place_crowd(
         u_offset[i] = r.random()
 
     # Walkers: straight lines across the region, no two closer than `spacing` at any frame.
-    duration = (frames[-1] - first) / fps
     t = np.array(frames, np.float64)
     axis = np.asarray(walk_direction, np.float64) if walk_direction is not None else region.long_axis()
     axis = axis - region.up * float(axis @ region.up)
@@ -292,7 +307,7 @@ def place_crowd(
     walk_tracks: list[np.ndarray] = []  # (F, 2) horizontal, NaN when absent
     walk_boxes: list[np.ndarray] = []
     walker_info: dict[int, tuple[np.ndarray, np.ndarray, float, float, float, int]] = {}
-    for i in np.nonzero(want_walk)[0]:
+    for i in (int(w) for w in np.nonzero(want_walk)[0]):
         el = elements[source[i]]
         clip = next(iter(el.views("walk").values()))
         scale = heights[i] / (el.height_m or 1.75)
@@ -378,7 +393,6 @@ def place_crowd(
             clip_len = next(iter(clips.values())).length
             rows.append(dict(position=stand_pos[k], heading=headings[k], walking=False, offset=int(u_offset[i] * clip_len),
                              clip_len=clip_len))
-    n = len(rows)
     src = source[keep]
     var = variant[keep]
     bucket = np.array([row["offset"] * OFFSET_BUCKETS // max(row["clip_len"], 1) for row in rows], np.int64)
@@ -458,7 +472,7 @@ def _standers(region: Region, n: int, spacing: float, rng: np.random.Generator, 
         pts = pts[keep]
         return pts[rng.permutation(len(pts))[:n]]
     weighted = max(region.weighted_area(), 1e-9)
-    radius = max(spacing, math.sqrt(PACKING * weighted / (1.15 * n)))
+    radius = max(spacing, math.sqrt(PACKING * weighted / (1.5 * n)))
     area = max(region.area(), 1e-9)
     cells = 2.0 * area / (radius * radius)
     m = int(min(MAX_CANDIDATES, max(2000, 12 * cells)))
@@ -502,7 +516,6 @@ def neighbour_pairs(tracks: list[np.ndarray], radius: float) -> tuple[np.ndarray
         i, j, _ = pairs_within(pts, None, radius)
         found.update((min(static[a], static[b]), max(static[a], static[b])) for a, b in zip(i, j))
     if moving:
-        n_f = max(len(tracks[k]) for k in moving)
         samples = np.concatenate([tracks[k] for k in moving])
         owner = np.concatenate([[k] * len(tracks[k]) for k in moving])
         fidx = np.concatenate([np.arange(len(tracks[k])) for k in moving])
@@ -519,7 +532,6 @@ def neighbour_pairs(tracks: list[np.ndarray], radius: float) -> tuple[np.ndarray
             i, j, _ = pairs_within(shifted, None, radius)
             found.update((min(int(owner[a]), int(owner[b])), max(int(owner[a]), int(owner[b])))
                          for a, b in zip(i, j) if owner[a] != owner[b])
-        del n_f
     if not found:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     arr = np.array(sorted(found), np.int64)

@@ -35,40 +35,46 @@ DEPTH_TOLERANCE = 0.02
 MAX_SHUTTER_SAMPLES = 8
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of two 3-vectors (np.cross costs ~20x more for one pair)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
 def card_axes(position: np.ndarray, camera_pos: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(right, normal) of a card at ``position`` facing ``camera_pos`` about ``up``."""
     to_cam = camera_pos - position
-    horiz = to_cam - up * float(np.dot(to_cam, up))
-    norm = float(np.linalg.norm(horiz))
-    normal = horiz / norm if norm > 1e-9 else np.cross(up, np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0]))
-    normal = normal / np.linalg.norm(normal)
-    right = np.cross(up, normal)
+    horiz = to_cam - up * float(to_cam @ up)
+    norm = math.sqrt(float(horiz @ horiz))
+    normal = horiz / norm if norm > 1e-9 else _cross(up, np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0]))
+    normal = normal / math.sqrt(float(normal @ normal))
+    right = _cross(up, normal)
     return right, normal
 
 
 def view_angle(heading: np.ndarray, towards: np.ndarray, up: np.ndarray) -> float:
     """Signed angle (degrees) from ``heading`` to the horizontal direction ``towards``, positive
     towards the person's left (counter-clockwise about ``up``)."""
-    left = np.cross(up, heading)
+    left = _cross(up, heading)
     return math.degrees(math.atan2(float(towards @ left), float(towards @ heading)))
 
 
 def bilinear(sprite: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Sample (h, w, C) at float pixel coordinates (pixel centres at integers); edges clamp."""
+    """Sample (h, w[, C]) at float pixel coordinates (pixel centres at integers); edges clamp."""
     h, w = sprite.shape[:2]
+    flat = sprite.reshape(h * w, -1)
     x = np.clip(x, 0.0, w - 1.0)
     y = np.clip(y, 0.0, h - 1.0)
-    x0 = np.floor(x).astype(np.int32)
-    y0 = np.floor(y).astype(np.int32)
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fx = (x - x0).astype(np.float32)
-    fy = (y - y0).astype(np.float32)
-    if sprite.ndim == 3:
-        fx, fy = fx[:, None], fy[:, None]
-    top = sprite[y0, x0] * (1 - fx) + sprite[y0, x1] * fx
-    bottom = sprite[y1, x0] * (1 - fx) + sprite[y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
+    x0 = x.astype(np.int32)  # floor: x >= 0
+    y0 = y.astype(np.int32)
+    fx = (x - x0).astype(np.float32)[:, None]
+    fy = (y - y0).astype(np.float32)[:, None]
+    dx = (x0 < w - 1).astype(np.int32)
+    i00 = y0 * w + x0
+    i10 = i00 + np.where(y0 < h - 1, w, 0)
+    top = np.take(flat, i00, axis=0) * (1 - fx) + np.take(flat, i00 + dx, axis=0) * fx
+    bottom = np.take(flat, i10, axis=0) * (1 - fx) + np.take(flat, i10 + dx, axis=0) * fx
+    out = top * (1 - fy) + bottom * fy
+    return out if sprite.ndim == 3 else out[:, 0]
 
 
 @dataclass
@@ -80,8 +86,8 @@ class Card:
     velocity: np.ndarray  # world units per frame
     right: np.ndarray
     normal: np.ndarray
-    sprite: np.ndarray  # (h, w, 4) premultiplied float32
-    variation: np.ndarray | None  # (h, w, 2): all clothing, lower part
+    sprite: np.ndarray  # (h, w, 4) premultiplied float32, or (h, w, 6) with the variation matte
+    variation: np.ndarray | None  # (h, w, 2) view of sprite[..., 4:6]: all clothing, lower part
     matrix: np.ndarray  # colourway (2, 3, 3): upper, lower
     flip: bool
     scale: float  # world units per sprite pixel
@@ -129,8 +135,12 @@ def build_cards(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matrice
             flip = inst.flip
         i = clip.frame(int(state.counter[k]))
         if (inst.source, i) not in sprites:
-            sprites[(inst.source, i)] = (np.asarray(src.sprites[i], np.float32),
-                                         np.asarray(src.variation[i], np.float32) if src.variation is not None else None)
+            rgba = np.asarray(src.sprites[i], np.float32)
+            if src.variation is not None:  # one (h, w, 6) array: one bilinear lookup per pixel
+                both = np.concatenate([rgba, np.asarray(src.variation[i], np.float32)], axis=-1)
+                sprites[(inst.source, i)] = (both, both[..., 4:6])
+            else:
+                sprites[(inst.source, i)] = (rgba, None)
         sprite, variation = sprites[(inst.source, i)]
         cards.append(Card(
             inst=inst, position=pos, velocity=state.velocity[k], right=right, normal=normal,
@@ -161,7 +171,6 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
     width, height = centre.width, centre.height
     K, w2c = centre.K, centre.world_to_camera
     c2w = np.linalg.inv(w2c)
-    cam_pos = c2w[:3, 3]
     rgba = np.zeros((height, width, 4), np.float32)
     zbuf = np.full((height, width), np.inf, np.float32)
     ids = np.zeros((height, width), np.float32)
@@ -181,7 +190,6 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
         if not samples:
             continue
         all_uv = np.concatenate([s[2] for s in samples])
-        base_uv = samples[len(samples) // 2][2]
         motion = float(np.max(np.linalg.norm(samples[-1][2] - samples[0][2], axis=1))) if len(samples) > 1 else 0.0
         n_sub = int(min(MAX_SHUTTER_SAMPLES, max(1, math.ceil(motion / 1.5))))
         coc = look.coc_px(card.depth, width)
@@ -193,41 +201,41 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
         y1 = min(int(np.ceil(all_uv[:, 1].max())) + 1 + pad, height)
         if x0 >= x1 or y0 >= y1:
             continue
-        del base_uv
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        pix = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)], axis=1).astype(np.float64)
-        patch = np.zeros((xs.size, 6), np.float32)  # premultiplied RGBA + variation (all, lower)
+        xs = np.arange(x0, x1, dtype=np.float64)[None, :]
+        ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+        n_pix = (y1 - y0) * (x1 - x0)
+        patch = np.zeros((n_pix, 6), np.float32)  # premultiplied RGBA + variation (all, lower)
         # Pick n_sub of the shutter samples evenly (all share the centre frame's sprite).
         chosen = [samples[int(round(q))] for q in np.linspace(0, len(samples) - 1, n_sub)] if n_sub > 1 else [
             min(samples, key=lambda s: abs(s[1]))]
         z_centre = None
+        h, w = card.sprite.shape[:2]
+        ax = (w - 1 - card.anchor[0]) if card.flip else card.anchor[0]
         for v, t, _ in chosen:
             vKinv = Kinv if v is centre else np.linalg.inv(v.K)
             vc2w = c2w if v is centre else np.linalg.inv(v.world_to_camera)
-            d_world = (pix @ vKinv.T) @ vc2w[:3, :3].T
+            # The ray through pixel (x, y) is origin + s * M @ (x, y, 1), s = camera-space Z:
+            # every quantity below is an affine function of x and y, times s.
+            M = vc2w[:3, :3] @ vKinv
             origin = vc2w[:3, 3]
             pt = p + card.velocity * t
-            denom = d_world @ card.normal
+            dn, dr, du = card.normal @ M, card.right @ M, up @ M
+            denom = dn[0] * xs + dn[1] * ys + dn[2]
             ok = np.abs(denom) > 1e-12
-            s = np.where(ok, float(np.dot(pt - origin, card.normal)) / np.where(ok, denom, 1.0), -1.0)
-            X = origin + s[:, None] * d_world
-            a = (X - pt) @ card.right
-            b = (X - pt) @ up
-            inside = ok & (s > 1e-3) & (a >= left) & (a <= right_e) & (b >= bottom) & (b <= top)
+            s = np.where(ok, float((pt - origin) @ card.normal) / np.where(ok, denom, 1.0), -1.0)
+            a = float((origin - pt) @ card.right) + s * (dr[0] * xs + dr[1] * ys + dr[2])
+            b = float((origin - pt) @ up) + s * (du[0] * xs + du[1] * ys + du[2])
             if v is centre or z_centre is None:
-                z_centre = s.astype(np.float32)
+                z_centre = s.astype(np.float32).ravel()
+            inside = (ok & (s > 1e-3) & (a >= left) & (a <= right_e) & (b >= bottom) & (b <= top)).ravel()
             if not inside.any():
                 continue
-            h, w = card.sprite.shape[:2]
-            ax = (w - 1 - card.anchor[0]) if card.flip else card.anchor[0]
-            sx = ax + a[inside] / card.scale
+            a_in, b_in = a.ravel()[inside], b.ravel()[inside]
+            sx = ax + a_in / card.scale
             if card.flip:
                 sx = w - 1 - sx
-            sy = card.anchor[1] - b[inside] / card.scale
-            smp = bilinear(card.sprite, sx, sy).astype(np.float32)
-            patch[inside, :4] += smp
-            if card.variation is not None:
-                patch[inside, 4:6] += bilinear(card.variation, sx, sy).astype(np.float32)
+            sy = card.anchor[1] - b_in / card.scale
+            patch[inside, :card.sprite.shape[2]] += bilinear(card.sprite, sx, sy)
         patch /= len(chosen)
         if not (patch[:, 3] > 1e-4).any() or z_centre is None:
             continue
@@ -258,18 +266,21 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
 
 
 def _shade(patch: np.ndarray, card: Card, look: "Look") -> None:
-    """Colourway inside the variation matte, gain, haze and lift, in place (premultiplied)."""
+    """Colourway inside the variation matte, gain, haze and lift, in place (premultiplied), on
+    the pixels the person covers."""
     from .variation import apply_colourway
 
-    rgb, alpha, var = patch[:, :3], patch[:, 3], patch[:, 4:6]
+    cover = np.flatnonzero(patch[:, 3] > 0)
+    sub = patch[cover]
+    rgb, alpha = sub[:, :3], sub[:, 3]
     if card.variation is not None:
-        rgb = apply_colourway(rgb, alpha, var, card.matrix)
+        rgb = apply_colourway(rgb, alpha, sub[:, 4:6], card.matrix)
     rgb = rgb * card.gain
     keep = float(look.haze(card.depth))
     if keep < 1.0:
         rgb = rgb * keep + look.haze_colour * (alpha[:, None] * (1.0 - keep))
     rgb = rgb + look.lift * alpha[:, None]
-    patch[:, :3] = rgb
+    patch[cover, :3] = rgb
 
 
 def _blur(img: np.ndarray, sigma: float) -> np.ndarray:

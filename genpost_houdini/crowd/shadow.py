@@ -53,7 +53,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         return np.zeros((height, width), np.float32)
     K, w2c = view.K, view.world_to_camera
     c2w = np.linalg.inv(w2c)
-    Kinv = np.linalg.inv(K)
+    M = c2w[:3, :3] @ np.linalg.inv(K)  # pixel (x, y, 1) -> world ray with camera-space Z = 1
     to_light = -np.asarray(look.light, np.float64)
     elev = float(to_light @ up)
     cast = elev > math.sin(math.radians(3.0))
@@ -96,30 +96,35 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         y1 = min(int(np.ceil(uv[:, 1].max())) + 3, height)
         if x0 >= x1 or y0 >= y1 or (x1 - x0) * (y1 - y0) > 4_000_000:
             continue
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        d_all = set_depth[y0:y1, x0:x1]
+        d_all = set_depth[y0:y1, x0:x1].astype(np.float64)
         ok_all = np.isfinite(d_all) & (d_all > 0) & (d_all < 1e16)
         if not ok_all.any():
             continue
-        pix = np.stack([xs, ys, np.ones_like(xs)], axis=-1).astype(np.float64)
-        W_all = (pix @ Kinv.T) * np.where(ok_all, d_all, np.nan)[..., None]
-        W_all = W_all @ c2w[:3, :3].T + c2w[:3, 3]
+        depth = np.where(ok_all, d_all, np.nan)
+        xs = np.arange(x0, x1, dtype=np.float64)[None, :]
+        ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+        rel0 = c2w[:3, 3] - p
+
+        def field(v: np.ndarray) -> np.ndarray:
+            """(rel . v) over the box: the receiver W = origin + depth * M @ (x, y, 1), rel = W - p."""
+            m = v @ M
+            return float(rel0 @ v) + depth * (m[0] * xs + m[1] * ys + m[2])
+
+        f1, f2, hgt_all = field(basis[0]), field(basis[1]), field(up)
         ok = ok_all.ravel()
-        W = W_all.reshape(-1, 3)[ok]
-        rel = W - p
-        hgt = rel @ up
-        flat2 = rel @ basis.T  # horizontal offsets (N, 2)
+        flat2 = np.stack([f1.ravel()[ok], f2.ravel()[ok]], axis=1)  # horizontal offsets (N, 2)
+        hgt = hgt_all.ravel()[ok]
         scale = person / 1.75
-        contact = look.contact_density * _filtered_disc(flat2, _footprint(W_all, basis)[ok], 0.26 * scale)
+        contact = look.contact_density * _filtered_disc(flat2, _footprint(np.stack([f1, f2], axis=-1))[ok], 0.26 * scale)
         contact *= np.clip(1.0 - np.abs(hgt) / (0.3 * scale), 0.0, 1.0)
         shade = contact
         if cast:
             # Ray from the receiver towards the light, through the vertical card facing the light.
             denom = float(to_light @ n_light)
-            tau = (rel @ n_light) * (-1.0) / denom if abs(denom) > 1e-9 else np.full(len(W), -1.0)
-            H = rel + np.outer(tau, to_light)
-            a = H @ r_light
-            b = H @ up
+            rn = field(n_light).ravel()[ok]
+            tau = -rn / denom if abs(denom) > 1e-9 else np.full(len(rn), -1.0)
+            a = field(r_light).ravel()[ok] + tau * float(to_light @ r_light)
+            b = hgt + tau * float(to_light @ up)
             angle = view_angle(np.asarray(inst.heading, np.float64), n_light, up)
             clip, mirror = el.clip_for("walk" if inst.walking else "idle", angle)
             state_counter = _counter(layout, inst, frame)
@@ -134,7 +139,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
                 sx = 2 * ax - sx
             sy = ay - b / c.scale
             inside = (tau > 0) & (sx >= -0.5) & (sx <= w - 0.5) & (sy >= -0.5) & (sy <= h - 0.5)
-            occ = np.zeros(len(W), np.float32)
+            occ = np.zeros(len(rn), np.float32)
             if inside.any():
                 occ[inside] = bilinear(alphas[alpha_key], sx[inside], sy[inside])
                 # Penumbra: the farther from the caster, the softer (and the weaker).
@@ -149,12 +154,11 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
     return (1.0 - keep).astype(np.float32)
 
 
-def _footprint(W: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """Per pixel of a (h, w, 3) grid of receiver points, the horizontal covariance (2x2) of the
-    pixel's footprint (a box spanned by the steps to the neighbouring pixels' points; steps
-    across depth edges, over 2 units, are left out)."""
-    h, w = W.shape[:2]
-    flat = W @ basis.T  # (h, w, 2)
+def _footprint(flat: np.ndarray) -> np.ndarray:
+    """Per pixel of a (h, w, 2) grid of receivers' horizontal coordinates, the covariance (2x2)
+    of the pixel's footprint (a box spanned by the steps to the neighbouring pixels' points;
+    steps across depth edges, over 2 units, are left out)."""
+    h, w = flat.shape[:2]
     du = np.full((h, w, 2), np.nan)
     dv = np.full((h, w, 2), np.nan)
     if w > 1:

@@ -318,6 +318,11 @@ def load_source(
     )
 
 
+def _feet_row(row: Sequence[float]) -> tuple[float, float, float, float, float, float]:
+    lx, lz, lp, rx, rz, rp = (float(v) for v in row)
+    return (lx, lz, lp, rx, rz, rp)
+
+
 def _element_info(data: dict[str, Any], frames: Sequence[int], crop: tuple[int, int], step: int,
                   shape: tuple[int, int]) -> ElementInfo:
     """The sidecar's clips and anchor, re-expressed for the cropped, downsampled sprites."""
@@ -328,7 +333,7 @@ def _element_info(data: dict[str, Any], frames: Sequence[int], crop: tuple[int, 
         clips.append(Clip(
             kind=str(c["kind"]), view=int(c.get("view", 0)), start=index[a], length=b - a + 1,
             fps=float(c.get("fps", 24.0)), speed=float(c.get("speed", 0.0)),
-            feet=tuple(tuple(float(v) for v in row) for row in c.get("feet", [])),
+            feet=tuple(_feet_row(row) for row in c.get("feet", [])),
         ))
     ax, ay = (float(v) for v in data["anchor"])
     return ElementInfo(

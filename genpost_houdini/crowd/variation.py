@@ -158,8 +158,8 @@ def deal_looks(n: int, n_sources: int, colourways: int, rng: np.random.Generator
     before any is dealt twice (optionally only sources with non-zero ``weights``)."""
     allowed = [s for s in range(n_sources) if weights is None or weights[s] > 0] or list(range(n_sources))
     deck = np.array([(s, k) for s in allowed for k in range(max(1, colourways))], np.int64)
-    picks = []
-    while sum(len(p) for p in picks) < n:
+    picks: list[np.ndarray] = []
+    while sum(int(len(p)) for p in picks) < n:
         picks.append(deck[rng.permutation(len(deck))])
     looks = np.concatenate(picks)[:n] if picks else np.zeros((0, 2), np.int64)
     return looks[:, 0].copy(), looks[:, 1].copy()

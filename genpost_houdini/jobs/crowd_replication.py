@@ -307,7 +307,7 @@ class CrowdReplication:
         p = self.params
         generator = get_generator(p.generator, **p.generator_options())
         self.model_provenance = dict(generator.provenance())
-        out = []
+        out: list[Any] = []
         for src in list(self.sources):
             alpha = src.sprites[..., 3]
             straight = np.where(alpha[..., None] > 1e-3, src.sprites[..., :3] / np.maximum(alpha[..., None], 1e-3), 0.18)

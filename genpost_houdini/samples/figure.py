@@ -151,7 +151,6 @@ def render_views(person: Person, joints: list[dict[str, np.ndarray]], view_deg: 
     pix_m = 1.0 / ppm
     head, head_r = stacked["head"], float(stacked["head_r"][0, 0])
     chest_y = stacked["chest"][:, 1]
-    frame_ids = np.arange(n_frames)
 
     for p in prims:
         pa = np.broadcast_to(np.asarray(p.a, np.float32), (n_frames, 3))
@@ -208,7 +207,6 @@ def render_views(person: Person, joints: list[dict[str, np.ndarray]], view_deg: 
         lflat[flat] = np.where(front, lw * cov + lo * (1 - cov), lo + lw * cov * (1 - al))
         aflat[flat] = np.where(front, cov + al * (1 - cov), al + cov * (1 - al))
         zflat[flat] = np.where(front & (cov >= 0.5), z, zb)
-    del frame_ids
     vflat = np.minimum(vflat, aflat)
     out = np.concatenate([cflat, aflat[:, None], vflat[:, None], np.minimum(lflat, vflat)[:, None]], axis=-1)
     return out.reshape(n_frames, height, width, 6).astype(np.float32)
@@ -220,7 +218,7 @@ def render_view(person: Person, joints: dict[str, np.ndarray], view_deg: float, 
 
 
 def _material(person: Person, p: _Prim, P: np.ndarray, n: np.ndarray, pix_m: float,
-              head: np.ndarray, head_r: float, chest_y: float) -> tuple[np.ndarray, np.ndarray]:
+              head: np.ndarray, head_r: float, chest_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(colour (h, w, 3), coverage multiplier (h, w)) of a primitive's surface points."""
     H = person.height
     ones = np.ones(P.shape[:1], np.float32)

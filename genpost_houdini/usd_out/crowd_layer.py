@@ -117,10 +117,11 @@ def write_crowd_layer(
         ax, ay = el.anchor
         left, right = -(ax + 0.5) / el.person_px, (w - 0.5 - ax) / el.person_px
         bottom, top = -(h - 0.5 - ay) / el.person_px, (ay + 0.5) / el.person_px
+        pts: list[tuple[float, float, float]]
         if z_up:
-            pts = [(left, 0, bottom), (right, 0, bottom), (right, 0, top), (left, 0, top)]
+            pts = [(left, 0.0, bottom), (right, 0.0, bottom), (right, 0.0, top), (left, 0.0, top)]
         else:
-            pts = [(left, bottom, 0), (right, bottom, 0), (right, top, 0), (left, top, 0)]
+            pts = [(left, bottom, 0.0), (right, bottom, 0.0), (right, top, 0.0), (left, top, 0.0)]
         card.CreatePointsAttr(Vt.Vec3fArray([Gf.Vec3f(*p) for p in pts]))
         card.CreateFaceVertexCountsAttr([4])
         card.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
