@@ -54,6 +54,7 @@ def crowd_params(args: argparse.Namespace) -> dict:
         "source_matte": list(args.source_matte or []),
         "source_frames": args.source_frames,
         "depth": args.depth,
+        "depth_kind": args.depth_kind,
         "frames": args.shot_frames or args.frames,
         "count": args.count,
         "seed": args.seed,

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from ..shot.shot import Shot
 
     frames = parse_frame_range(args.frames)
-    shot = Shot.open(args.stage, camera=args.camera, depth=args.depth, frames=frames, plate=args.images, mask=args.region)
+    shot = Shot.open(args.stage, camera=args.camera, depth=args.depth, frames=frames, plate=args.images, mask=args.region,
+                     depth_kind=args.depth_kind)
     images = FrameSeq.parse(args.images)
     result = warping_error(shot, lambda f: exr.read_rgb(images.path(f)), frames)
     report = result.to_json()

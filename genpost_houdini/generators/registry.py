@@ -172,6 +172,7 @@ def _info(loaded: _Loaded, options: Mapping[str, Any]) -> GeneratorInfo:
         temporal=bool(temporal) if isinstance(temporal, (bool, int)) else False,
         description=_description(loaded.factory),
         origin=loaded.origin,
+        assumptions=tuple(str(a) for a in (getattr(loaded.factory, "assumptions", ()) or ())),
     )
 
 

@@ -26,6 +26,7 @@ from ..limits import MAX_VARIANTS, bounded
 from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..seeds import derive_seed
+from ..shot import DEPTH_KINDS
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
 from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
                      layer_is_current, merge_params, run_frames)
@@ -44,6 +45,7 @@ JOB_PARAMS: dict[str, Any] = {
     "source_matte": "",  # a pattern or a list matching "source"
     "source_frames": "",
     "depth": None,
+    "depth_kind": "planar",
     "frames": None,
     "count": 100,
     "seed": 0,
@@ -92,10 +94,13 @@ class CrowdParams:
     runtime: str = "auto"
     allow_pickle: bool = False
     plate: str = ""
+    depth_kind: str = "planar"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
         v = merge_params("crowd", JOB_PARAMS, params)
+        if str(v.get("depth_kind") or "planar") not in DEPTH_KINDS:
+            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {v['depth_kind']!r}")
         sources = _as_list(v["source"])
         mattes = _as_list(v["source_matte"])
         if mattes and len(mattes) != len(sources):
@@ -131,6 +136,7 @@ class CrowdParams:
             runtime=str(v.get("runtime") or "auto"),
             allow_pickle=bool(v.get("allow_pickle")),
             plate=str(v.get("plate") or ""),
+            depth_kind=str(v.get("depth_kind") or "planar"),
         )
 
 
@@ -148,7 +154,8 @@ class CrowdReplication:
         self.params = params
         self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
-        self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames)
+        self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames,
+                              depth_kind=params.depth_kind)
         self.sources = [
             load_source(
                 i,

@@ -41,8 +41,12 @@ class Shot:
     mask: FrameSeq | None = None
     mask_threshold: float = 0.5
     cache_size: int = 12
+    #: How the depth files store depth: "planar" (camera-space Z) or "ray" (distance from the
+    #: camera centre, converted to planar Z with each frame's K when read; shot.rays).
+    depth_kind: str = "planar"
     _resolution: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _cache: "OrderedDict[tuple[str, int], object]" = field(default_factory=OrderedDict, init=False, repr=False)
+    _depth_kind_checked: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def open(
@@ -55,12 +59,16 @@ class Shot:
         plate: str | None = None,
         mask: str | None = None,
         base: str | os.PathLike[str] | None = None,
+        depth_kind: str = "planar",
     ) -> "Shot":
         """Open the stage's camera and the sequences; refuse missing frames up front."""
         from .camera import CameraTrack
+        from .rays import DEPTH_KINDS
 
         if not frames:
             raise UsageError("empty frame range")
+        if depth_kind not in DEPTH_KINDS:
+            raise UsageError(f"depth kind must be one of {', '.join(DEPTH_KINDS)}, got {depth_kind!r}")
         track = CameraTrack.open(Path(stage), camera)
         shot = cls(
             camera=track,
@@ -68,6 +76,7 @@ class Shot:
             frames=sorted(set(frames)),
             plate=FrameSeq.parse(plate, base) if plate else None,
             mask=FrameSeq.parse(mask, base) if mask else None,
+            depth_kind=depth_kind,
         )
         track.check_frames(shot.frames)
         shot.check_frames(shot.frames)
@@ -120,7 +129,7 @@ class Shot:
             raise UsageError(f"this shot has no {kind} sequence")
         path = seq.path(frame)
         if kind == "depth":
-            value = exr.read_depth(path)
+            value = self._planar_depth(exr.read_depth(path), frame, path)
         elif kind == "plate":
             value = exr.read_rgb(path)
         else:
@@ -135,6 +144,18 @@ class Shot:
                 f"({self.depth.path(self.frames[0])}) is {expected[0]}x{expected[1]}"
             )
         return value
+
+    def _planar_depth(self, depth: "np.ndarray", frame: int, path: Path) -> "np.ndarray":
+        """``depth`` as planar Z (converted when the shot's depth is ray distance); the first
+        depth frame read is checked against the declared kind (a warning, never an error)."""
+        from .rays import check_depth_kind, to_planar
+
+        height, width = depth.shape
+        K = self.camera.intrinsics(frame, width, height)
+        if not self._depth_kind_checked:
+            self._depth_kind_checked = True
+            check_depth_kind(depth, K, self.depth_kind, str(path))
+        return to_planar(depth, K, self.depth_kind)
 
     def view(self, frame: int) -> "CameraView":
         width, height = self.resolution

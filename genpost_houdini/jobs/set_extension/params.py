@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...errors import UsageError
+from ...shot import DEPTH_KINDS
 from ...limits import MAX_KEYFRAMES, MAX_SOURCES, bounded
 from ..common import frame_list, generator_options, merge_params
 
@@ -30,6 +31,7 @@ JOB_PARAMS: dict[str, Any] = {
     "camera": "",
     "plate": None,
     "depth": None,
+    "depth_kind": "planar",
     "extend": None,
     "frames": None,
     "generator": "classical",
@@ -67,6 +69,7 @@ class SetExtensionParams:
     allow_pickle: bool = False
     max_keyframes: int = 8
     max_sources: int = 8
+    depth_kind: str = "planar"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
@@ -79,6 +82,8 @@ class SetExtensionParams:
         bounded("max_sources", values["max_sources"], 0, MAX_SOURCES)
         if not str(values["generator"]).strip():
             raise UsageError("generator: empty name (see `genpost generators`)")
+        if str(values.get("depth_kind") or "planar") not in DEPTH_KINDS:
+            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {values['depth_kind']!r}")
         return cls(
             stage=str(values["stage"]),
             plate=str(values["plate"]),
@@ -96,6 +101,7 @@ class SetExtensionParams:
             allow_pickle=bool(values["allow_pickle"]),
             max_keyframes=int(values["max_keyframes"]),
             max_sources=int(values["max_sources"]),
+            depth_kind=str(values.get("depth_kind") or "planar"),
         )
 
     def generator_options(self) -> dict[str, Any]:

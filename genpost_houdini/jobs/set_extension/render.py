@@ -42,6 +42,7 @@ class SetExtension:
             frames=params.frames,
             plate=params.plate,
             mask=params.extend,
+            depth_kind=params.depth_kind,
         )
         self._plan: Plan | None = None
         self._filler: Filler | None = None
@@ -66,6 +67,7 @@ class SetExtension:
             p.strength,
             p.max_keyframes,
             p.max_sources,
+            p.depth_kind,
         )
 
     def identity(self) -> dict[str, Any]:
