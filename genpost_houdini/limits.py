@@ -20,9 +20,10 @@ MAX_IMAGE_PIXELS = 1 << 28
 MAX_WEDGES = 10_000
 #: Generated variants per crowd source (each is a whole generated element sequence).
 MAX_VARIANTS = 64
-#: Keyframes and clean-plate sources per frame a set extension may plan.
-MAX_KEYFRAMES = 1_000
-MAX_SOURCES = 256
+#: Keyframes a set extension may plan (each completed keyframe is held in memory while frames
+#: render: 64 at 2K is about 2.4 GB) and clean-plate source frames per frame (work per frame).
+MAX_KEYFRAMES = 64
+MAX_SOURCES = 64
 #: Threads a command may be asked to start.
 MAX_WORKERS = 256
 

@@ -103,6 +103,10 @@ def run_list(args: argparse.Namespace) -> int:
         )
         gpu = f" {r['device_name']} sm{r['compute_capability']} trt{r['tensorrt_version']}" if r["device_name"] else ""
         state = "valid" if r["valid"] else f"INVALID ({r['problem']})"
+        if r["backend"] == "tensorrt":
+            parity = r.get("parity") or {}
+            state += (f", parity ok ({parity['max_abs_diff']:.2g})" if parity.get("passed")
+                      else ", parity FAILED" if parity.get("checked") else ", parity unchecked (auto skips it)")
         print(f"{r['name']}  {r['backend']} {r['precision']} {spec}{gpu}  {r['size_bytes'] / 2**20:.1f} MiB  "
               f"{r['created_iso']}  {state}")
     return 0

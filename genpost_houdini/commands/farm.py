@@ -58,7 +58,7 @@ def _wedge(args: argparse.Namespace) -> int:
 
     from ..farm.jobfile import load_job_file, write_job_file
     from ..farm.progress import Progress
-    from ..farm.runner import plan, preflight, run_units
+    from ..farm.runner import plan, preflight, run_units, validate_units
     from ..farm.wedges import expand, parse_param_args
     from ..shot.frames import parse_frame_range
 
@@ -66,6 +66,7 @@ def _wedge(args: argparse.Namespace) -> int:
     spec.wedges = {**spec.wedges, **parse_param_args(args.param, spec.specs())}
     items = expand(spec.wedges)
     if args.save_job:
+        validate_units(plan(spec, allow_pickle=True))  # a job that cannot run is not saved
         write_job_file(args.save_job, spec.kind, spec.params, wedges=spec.wedges, description=spec.description, cwd="/")
         print(args.save_job)
         return 0

@@ -39,4 +39,6 @@ def _list(args: argparse.Namespace) -> int:
         kind = "video" if info.temporal else "image"
         detail = info.description if info.available else info.reason
         print(f"{name:<{width}}{state:<13}{kind:<7}{detail}{default}")
+        for line in info.assumptions:
+            print(f"{'':<{width}}  assumes {line}")
     return 0

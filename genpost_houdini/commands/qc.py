@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plate and not args.region:
         raise UsageError("--plate needs --region (the extend matte) for real-plate QC")
     shot = Shot.open(args.stage, camera=args.camera, depth=args.depth, frames=frames, plate=args.plate or args.images,
-                     mask=args.region, undistort=args.undistort, redistort=args.redistort)
+                     mask=args.region, undistort=args.undistort, redistort=args.redistort, depth_kind=args.depth_kind)
     images = FrameSeq.parse(args.images)
     read = lambda f: exr.read_rgb(images.path(f))  # noqa: E731  (plate space)
     measured = read

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from .setext import add_depth_kind_argument
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``reproject`` command."""
@@ -32,6 +34,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         "--tolerance", type=float, default=0.01, help="z-test relative depth tolerance (default 0.01 = 1%%)"
     )
     p.add_argument("--depth-channel", default=None, help="depth channel name (default: Z, depth, Pz, ...)")
+    add_depth_kind_argument(p)
     p.add_argument(
         "--carry-depth-values",
         action="store_true",
@@ -56,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         rel_tolerance=args.tolerance,
         depth_channel=args.depth_channel,
         carry_depth_values=args.carry_depth_values,
+        depth_kind=args.depth_kind,
     )
     logging.getLogger("genpost").info(
         "wrote %s (%s, %dx%d, %.1f%% valid)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..progress import MODES
+from .setext import add_depth_kind_argument
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -26,6 +27,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow pickle checkpoints in the job's model folder (they run code when loaded); "
                         "a job file cannot ask for this itself")
+    add_depth_kind_argument(p, default=None)
     p.add_argument("--progress", choices=MODES, default="auto",
                    help="progress lines: openjd prints `openjd_progress: N` (auto: inside OpenJD sessions)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -47,6 +49,10 @@ def _run(args: argparse.Namespace) -> int:
     spec = load_job_file(args.job)
     frames = parse_frame_range(args.frames) if args.frames else None
     values = dict(split_param(w) for w in args.wedge)
+    if args.depth_kind is not None:  # overrides the job file's depth_kind
+        if "depth_kind" not in spec.specs():
+            raise UsageError(f"--depth-kind: job kind {spec.kind!r} reads no depth")
+        spec.params["depth_kind"] = args.depth_kind
     units = plan(spec, frames, wedge_values=values, wedge_index=args.wedge_index, allow_pickle=args.allow_pickle)
     preflight(spec, units[0].frames)
     progress = Progress(args.progress, parts=len(units))

@@ -12,7 +12,19 @@ def add_shot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", required=True, help="USD stage with the shot camera")
     parser.add_argument("--camera", default=None, help="camera prim path (default: the only camera)")
     parser.add_argument("--depth", required=True, help="depth EXR pattern (camera-space Z), e.g. depth.####.exr")
+    add_depth_kind_argument(parser)
     parser.add_argument("--frames", required=True, help="frame range A-B")
+
+
+def add_depth_kind_argument(parser: argparse.ArgumentParser, default: str | None = "planar") -> None:
+    """--depth-kind planar|ray, on every command that reads depth."""
+    from ..shot import DEPTH_KINDS
+
+    parser.add_argument(
+        "--depth-kind", choices=DEPTH_KINDS, default=default,
+        help="how the depth files store depth: planar camera-space Z (Karma's Pz; the default) or ray "
+        "distance from the camera centre (converted exactly with the camera's K); a warning says when "
+        "the depth looks like the other kind")
 
 
 def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +91,7 @@ def setext_params(args: argparse.Namespace) -> dict:
         "camera": args.camera or "",
         "plate": args.plate,
         "depth": args.depth,
+        "depth_kind": args.depth_kind,
         "extend": args.extend,
         "frames": args.shot_frames or args.frames,
         "generator": args.generator,

@@ -4,6 +4,9 @@ Generators see depth as a [0, 1] image (0 near, 1 far). The range is computed on
 whole shot, never per frame, so the same surface keeps the same value as the camera moves
 (per-frame normalisation is a classic source of flicker). The mapping is logarithmic, which
 spreads near detail and compresses the far distance the way disparity does; "no hit" is 1.
+
+Convention: input depth is planar camera-space ``Z`` in scene units (invalid depth, by
+:func:`~genpost_houdini.imageio.policy.valid_depth`, maps to 1); output 0 = near, 1 = far.
 """
 
 from __future__ import annotations

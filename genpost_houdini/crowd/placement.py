@@ -1,206 +1,549 @@
-"""Placing crowd instances on a region prim in 3D.
+"""Placing a crowd on a region prim: Poisson-disk spacing, standing and walking people.
 
-The region is a USD prim of the stage: a Mesh (instances are sampled on its faces, area
-weighted) or a Points prim (its points are candidate spots, e.g. seats). Placement honours a
-minimum spacing; per-instance variation (source, time offset, flip, colour, height) comes from
-(seed, instance id) alone, so a rerun is identical and a wedge over seeds gives another crowd.
-Neighbours never share the same (source, offset, flip): the repetition an audience spots first.
+Everything derives from (seed, instance id) and the *shot* range, so a rerun, or any chunk of
+frames, sees the same crowd. Distances are horizontal (see :mod:`.region`).
+
+- **Count.** :func:`clamp_count` bounds the count by the region's capacity (and
+  :data:`MAX_INSTANCES`) before anything is allocated.
+- **Walkers** (a fraction of the people whose source has a walk cycle) cross the region along
+  straight lines (``walk_direction`` both ways, default the region's long axis), entering and
+  leaving at its edges. A walker advances exactly one cycle step per element frame shown
+  (:attr:`Instance.step` metres, the cycle's own speed scaled by the person's height), so the
+  planted foot stays put: no sliding at any playback speed.
+- **Standers** fill the rest by parallel dart throwing (:func:`.poisson.poisson_fill`), thinned
+  by the region's density primvar; none stands on a walker's path.
+- No two people are closer than ``spacing`` at any frame of the shot.
+- **Facing**: standers face ``facing`` ("random", "camera", or a world direction) or a point
+  of interest ``look_at``; walkers face where they walk.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import UnknownPrimError, UsageError
+from ..errors import UsageError
+from .poisson import near_any, pairs_within, poisson_fill
+from .region import PACKING, Region, up_vector  # noqa: F401  (up_vector: set extension imports it from here)
+from .sources import ElementInfo
+from .variation import OFFSET_BUCKETS, deal_looks, separate_neighbours
+
+log = logging.getLogger("genpost")
+
+#: Hard bound on the number of people, whatever the region holds.
+MAX_INSTANCES = 20_000
+#: Bound on Poisson candidates (memory: ~50 bytes each).
+MAX_CANDIDATES = 1_500_000
+#: Walkers' lanes over the shot may cover at most this share of the region.
+WALK_AREA_SHARE = 0.35
+#: Walkers fade in and out over this many metres at the region's edges (no popping).
+EDGE_FADE = 0.2
 
 
 @dataclass(frozen=True)
 class Instance:
-    """One crowd member: a camera-facing card standing at ``position`` (world, the feet)."""
+    """One crowd member. ``position`` is where the feet are at the shot's first frame (a walker
+    not yet on the region: where it will enter); ``heading`` the horizontal way they face."""
 
     id: int
     position: tuple[float, float, float]
     source: int
-    offset: int
-    flip: bool
+    offset: int  # element frames into the clip at the shot's first frame
+    flip: bool  # mirror image
     gain: tuple[float, float, float]
     height: float
+    variant: int = 0  # colourway (0 = as filmed)
+    bucket: int = 0  # offset bucket: which quarter of the clip the offset falls in
+    speed: float = 1.0  # playback speed of the element
+    heading: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    walking: bool = False
+    path_start: tuple[float, float, float] = (0.0, 0.0, 0.0)  # walker: where the path enters the region
+    path_length: float = 0.0
+    s0: float = 0.0  # walker: distance along the path at the shot's first frame
+    step: float = 0.0  # walker: metres per element frame
 
-    def variation_key(self) -> tuple[int, int, bool]:
-        return (self.source, self.offset, self.flip)
+    def variation_key(self) -> tuple[int, int, int]:
+        """What neighbours never share: (source, colourway, offset bucket)."""
+        return (self.source, self.variant, self.bucket)
+
+    def look(self) -> tuple[int, int]:
+        return (self.source, self.variant)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
+        out: dict[str, Any] = {
+            "id": self.id, "source": self.source, "variant": self.variant, "offset": self.offset,
+            "bucket": self.bucket, "flip": self.flip, "speed": round(self.speed, 4), "walking": self.walking,
             "position": [round(float(v), 6) for v in self.position],
-            "source": self.source,
-            "offset": self.offset,
-            "flip": self.flip,
+            "heading": [round(float(v), 6) for v in self.heading],
             "gain": [round(float(v), 6) for v in self.gain],
             "height": round(float(self.height), 6),
         }
+        if self.walking:
+            out["path"] = {"start": [round(float(v), 6) for v in self.path_start], "length": round(self.path_length, 6),
+                           "s0": round(self.s0, 6), "step": round(self.step, 6)}
+        return out
 
 
-def up_vector(stage: Any) -> np.ndarray:
-    from pxr import UsdGeom
+@dataclass
+class FrameState:
+    """Where everyone is at one (possibly fractional) frame."""
 
-    return np.array([0.0, 0.0, 1.0]) if UsdGeom.GetStageUpAxis(stage) == UsdGeom.Tokens.z else np.array([0.0, 1.0, 0.0])
-
-
-def region_candidates(stage: Any, prim_path: str, frame: float, rng: np.random.Generator, count: int) -> np.ndarray:
-    """World-space candidate spots on the region prim: (N, 3)."""
-    from pxr import Usd, UsdGeom
-
-    prim = stage.GetPrimAtPath(prim_path) if prim_path.startswith("/") else Usd.Prim()
-    if not prim or not prim.IsValid():
-        meshes = [str(p.GetPath()) for p in stage.Traverse() if p.IsA(UsdGeom.Mesh) or p.IsA(UsdGeom.Points)]
-        raise UnknownPrimError(f"region prim {prim_path} not found in {stage.GetRootLayer().identifier}; meshes/points: {', '.join(meshes[:12]) or 'none'}")
-    time = Usd.TimeCode(frame)
-    xf = np.array(UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(time), dtype=np.float64)
-    if prim.IsA(UsdGeom.Points):
-        pts = np.array(UsdGeom.Points(prim).GetPointsAttr().Get(time) or [], dtype=np.float64).reshape(-1, 3)
-        if not len(pts):
-            raise UnknownPrimError(f"region prim {prim_path} has no points")
-        world = pts @ xf[:3, :3] + xf[3, :3]
-        return world[rng.permutation(len(world))]
-    if not prim.IsA(UsdGeom.Mesh):
-        raise UnknownPrimError(f"region prim {prim_path} is a {prim.GetTypeName()}: use a Mesh (e.g. the stands) or a Points prim (seats)")
-    mesh = UsdGeom.Mesh(prim)
-    pts = np.array(mesh.GetPointsAttr().Get(time) or [], dtype=np.float64).reshape(-1, 3)
-    counts = np.array(mesh.GetFaceVertexCountsAttr().Get(time) or [], dtype=np.int64)
-    indices = np.array(mesh.GetFaceVertexIndicesAttr().Get(time) or [], dtype=np.int64)
-    if not len(pts) or not len(counts):
-        raise UnknownPrimError(f"region prim {prim_path} has no faces")
-    world = pts @ xf[:3, :3] + xf[3, :3]
-    tris = []
-    start = 0
-    for n in counts:
-        face = indices[start:start + n]
-        for k in range(1, n - 1):
-            tris.append((face[0], face[k], face[k + 1]))
-        start += n
-    tri = world[np.array(tris)]  # (T, 3, 3)
-    areas = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    if areas.sum() <= 0:
-        raise UnknownPrimError(f"region prim {prim_path} has zero area")
-    pick = rng.choice(len(tri), size=count, p=areas / areas.sum())
-    r1, r2 = rng.random(count), rng.random(count)
-    s = np.sqrt(r1)
-    a, b, c = tri[pick, 0], tri[pick, 1], tri[pick, 2]
-    return (1 - s)[:, None] * a + (s * (1 - r2))[:, None] * b + (s * r2)[:, None] * c
+    position: np.ndarray  # (N, 3) feet, world (NaN when absent)
+    present: np.ndarray  # (N,) bool
+    fade: np.ndarray  # (N,) 0..1 (walkers at the region's edges)
+    heading: np.ndarray  # (N, 3)
+    counter: np.ndarray  # (N,) int: element frames since the clip's start (modulo the clip length)
+    velocity: np.ndarray  # (N, 3) world units per frame
 
 
+@dataclass
+class CrowdLayout:
+    """The placed crowd and how it moves over the shot."""
 
-def _spaced(candidates: np.ndarray, count: int, min_spacing: float) -> np.ndarray:
-    """Greedy dart throwing over candidates with a hash grid: at most ``count`` spots."""
-    if min_spacing <= 0:
-        return candidates[:count]
-    cell = min_spacing
-    grid: dict[tuple[int, int, int], list[int]] = {}
-    chosen: list[int] = []
-    for i, p in enumerate(candidates):
-        key = tuple(np.floor(p / cell).astype(int))
-        ok = True
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for dz in (-1, 0, 1):
-                    for j in grid.get((key[0] + dx, key[1] + dy, key[2] + dz), ()):
-                        if np.sum((candidates[j] - p) ** 2) < min_spacing * min_spacing:
-                            ok = False
-                            break
-                    if not ok:
-                        break
-                if not ok:
-                    break
-            if not ok:
-                break
-        if ok:
-            grid.setdefault(key, []).append(i)
-            chosen.append(i)
-            if len(chosen) >= count:
-                break
-    return candidates[chosen]
+    instances: list[Instance]
+    region: Region
+    elements: list[ElementInfo]
+    first_frame: int
+    fps: float
+    spacing: float
+    requested: int
+    capacity: int
+    notes: list[str] = field(default_factory=list)
+
+    def rate(self, inst: Instance) -> float:
+        """Element frames per shot frame for ``inst``'s clip."""
+        el = self.elements[inst.source]
+        kind = "walk" if inst.walking else ("idle" if el.views("idle") else "loop")
+        clips = el.views(kind) or {c.view: c for c in el.clips}
+        fps = next(iter(clips.values())).fps if kind != "loop" else self.fps
+        return inst.speed * fps / self.fps
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Per-person arrays, made once (instances are frozen)."""
+        cached = getattr(self, "_cache", None)
+        if cached is None:
+            n = len(self.instances)
+            walkers = [i for i in self.instances if i.walking]
+            cached = {
+                "pos": np.array([i.position for i in self.instances], np.float64).reshape(n, 3),
+                "heading": np.array([i.heading for i in self.instances], np.float64).reshape(n, 3),
+                "rate": np.array([self.rate(i) for i in self.instances], np.float64),
+                "offset": np.array([i.offset for i in self.instances], np.float64),
+                "walk": np.array([i.walking for i in self.instances], bool),
+                "start": np.array([i.path_start for i in walkers], np.float64).reshape(-1, 3),
+                "length": np.array([i.path_length for i in walkers], np.float64),
+                "step": np.array([i.step for i in walkers], np.float64),
+                "s0": np.array([i.s0 for i in walkers], np.float64),
+            }
+            self._cache = cached
+        return cached
+
+    def state(self, frame: float) -> FrameState:
+        arr = self._arrays()
+        n = len(self.instances)
+        pos = arr["pos"].copy()
+        heading = arr["heading"]
+        present = np.ones(n, bool)
+        fade = np.ones(n)
+        vel = np.zeros((n, 3))
+        rate, offset, walk = arr["rate"], arr["offset"], arr["walk"]
+        counter = np.floor(offset + rate * (frame - self.first_frame) + 1e-9).astype(np.int64)
+        if walk.any():
+            idx = np.nonzero(walk)[0]
+            start, length, step = arr["start"], arr["length"], arr["step"]
+            s = arr["s0"] + (counter[idx] - offset[idx]) * step
+            # Within a frame's shutter a walker moves continuously (motion blur).
+            frac = (offset[idx] + rate[idx] * (frame - self.first_frame)) - counter[idx]
+            s = s + np.clip(frac, 0.0, 1.0) * step * (np.abs(frame - np.round(frame)) > 1e-6)
+            on = (s >= 0) & (s <= length)
+            xy = self.region.to_2d(start + heading[idx] * s[:, None])
+            inside, world, _ = self.region.locate(xy)
+            ok = on & inside
+            world = np.where(ok[:, None], world, start + heading[idx] * s[:, None])
+            pos[idx] = world
+            present[idx] = ok
+            fade[idx] = np.clip(np.minimum(s, length - s) / EDGE_FADE, 0.0, 1.0)
+            vel[idx] = heading[idx] * (step * rate[idx])[:, None]
+        return FrameState(pos, present, fade, heading, counter, vel)
 
 
-def place_instances(
-    stage: Any,
-    region: str,
+def clamp_count(region: Region, count: int, spacing: float) -> tuple[int, int, str | None]:
+    """(count to place, capacity, message or None): the count bounded by what the region holds
+    ``spacing`` apart and by :data:`MAX_INSTANCES`. Cheap: nothing is allocated per person."""
+    if count < 1:
+        raise UsageError("--count must be at least 1")
+    if not spacing > 0 or not math.isfinite(spacing):
+        raise UsageError(f"--min-spacing must be a positive distance (got {spacing})")
+    capacity = region.capacity(spacing)
+    limit = min(capacity, MAX_INSTANCES)
+    if count <= limit:
+        return count, capacity, None
+    if capacity <= MAX_INSTANCES:
+        what = (f"{len(region.points)} points" if region.is_points
+                else f"{region.weighted_area():.1f} square units at --min-spacing {spacing:g}")
+        msg = f"crowd: --count {count} is more than region {region.prim_path} holds ({what}: at most {capacity}); placing up to {limit}"
+    else:
+        msg = f"crowd: --count {count} is more than the {MAX_INSTANCES} people genpost places in one job; placing up to {limit}"
+    return limit, capacity, msg
+
+
+def _facing(mode: str | Sequence[float], look_at: Sequence[float] | np.ndarray | None, pos: np.ndarray, region: Region,
+            camera_pos: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit horizontal headings (N, 3) for standers at ``pos``."""
+    n = len(pos)
+    up = region.up
+    e1, e2 = region.basis
+
+    def flat(v: np.ndarray) -> np.ndarray:
+        v = v - np.outer(v @ up, up) if v.ndim == 2 else v - up * float(v @ up)
+        norm = np.linalg.norm(v, axis=-1, keepdims=True)
+        return v / np.maximum(norm, 1e-9)
+
+    if look_at is not None:
+        target = np.asarray(look_at, np.float64)
+        base, jitter = flat(target[None, :] - pos), math.radians(15)
+    elif isinstance(mode, str) and mode == "camera":
+        base, jitter = flat(camera_pos[None, :] - pos), math.radians(20)
+    elif isinstance(mode, str) and mode == "random":
+        ang = rng.uniform(0, 2 * math.pi, n)
+        return np.cos(ang)[:, None] * e1 + np.sin(ang)[:, None] * e2
+    else:
+        d = flat(np.asarray(mode, np.float64))
+        if not np.isfinite(d).all() or np.linalg.norm(d) < 0.5:
+            raise UsageError(f"--facing {mode}: a horizontal direction is needed (not straight up or down)")
+        base, jitter = np.repeat(d[None, :], n, axis=0), math.radians(25)
+    ang = rng.uniform(-jitter, jitter, n)
+    b1, b2 = base @ e1, base @ e2
+    a = np.arctan2(b2, b1) + ang
+    return np.cos(a)[:, None] * e1 + np.sin(a)[:, None] * e2
+
+
+def place_crowd(
+    region: Region,
+    elements: Sequence[ElementInfo],
     *,
     count: int,
     seed: int,
-    source_lengths: Sequence[int],
-    frame: float,
-    min_spacing: float = 0.6,
+    frames: Sequence[int],
+    fps: float,
+    spacing: float = 0.6,
+    walkers: float = 0.3,
+    facing: str | Sequence[float] = "random",
+    look_at: Sequence[float] | np.ndarray | None = None,
+    walk_direction: Sequence[float] | np.ndarray | None = None,
     person_height: float = 1.75,
-    height_jitter: float = 0.06,
-    colour_jitter: float = 0.08,
-    brightness_jitter: float = 0.15,
-) -> list[Instance]:
-    """``count`` instances on the region, ids 1..N, deterministic from ``seed``."""
-    if count < 1:
-        raise UsageError("--count must be at least 1")
-    if not source_lengths:
+    height_sd: float = 0.04,
+    colourways: int = 6,
+    camera_pos: np.ndarray | None = None,
+    neighbour_radius: float | None = None,
+) -> CrowdLayout:
+    """Place up to ``count`` people (clamped by :func:`clamp_count`) on ``region``."""
+    if not elements:
         raise UsageError("no crowd source given")
+    if not 0.0 <= walkers <= 1.0:
+        raise UsageError(f"--walkers must be a fraction 0..1 (got {walkers})")
+    requested = count
+    count, capacity, note = clamp_count(region, count, spacing)
+    notes = [note] if note else []
+    if note:
+        log.warning(note)
+    frames = sorted(frames)
+    first = frames[0]
+    cam = np.zeros(3) if camera_pos is None else np.asarray(camera_pos, np.float64)
     rng = np.random.default_rng([int(seed), 0x5EED])
-    candidates = region_candidates(stage, region, frame, rng, max(count * 30, 256))
-    spots = _spaced(candidates, count, min_spacing)
-    if len(spots) < count:
-        import logging
+    n_src = len(elements)
+    source, variant = deal_looks(count, n_src, colourways, rng)
+    # Per-person draws depend on (seed, id) only.
+    draws = [np.random.default_rng([int(seed), i + 1]) for i in range(count)]
+    walk_ok = np.array([elements[s].can_walk for s in source], bool)
+    n_walk = int(round(walkers * count)) if not region.is_points else 0
+    if n_walk:
+        # Walkers need a clear lane for the whole shot: keep their swept area (2 x spacing wide,
+        # their travel plus 2 x spacing long) within WALK_AREA_SHARE of the region, so standing
+        # people still fill it.
+        travel = 1.4 * (person_height / 1.75) * (frames[-1] - frames[0]) / fps
+        sweep = 2.0 * spacing * (travel + 2.0 * spacing)
+        cap = int(WALK_AREA_SHARE * region.weighted_area() / max(sweep, 1e-9))
+        if cap < n_walk:
+            notes.append(f"crowd: {cap} walkers instead of {n_walk}: their paths over the shot would cover more than "
+                         f"{100 * WALK_AREA_SHARE:.0f} % of region {region.prim_path}")
+            log.info(notes[-1])
+            n_walk = cap
+    if n_walk and not walk_ok.any():
+        notes.append("crowd: no source has a walk cycle (an element description with clips); everyone stands")
+        log.info(notes[-1])
+        n_walk = 0
+    want_walk = np.zeros(count, bool)
+    if n_walk:
+        cand = np.nonzero(walk_ok)[0]
+        want_walk[rng.permutation(cand)[:n_walk]] = True
 
-        logging.getLogger("genpost").warning(
-            "crowd: region %s fits only %d instances %.2f apart (asked %d)", region, len(spots), min_spacing, count
-        )
-    instances: list[Instance] = []
-    for n, p in enumerate(spots):
-        iid = n + 1
-        r = np.random.default_rng([int(seed), iid])
-        source = int(r.integers(len(source_lengths)))
-        brightness = 1.0 + brightness_jitter * (2 * r.random() - 1)
-        gain = tuple(float(brightness * (1.0 + colour_jitter * (2 * r.random() - 1))) for _ in range(3))
-        instances.append(
-            Instance(
-                id=iid,
-                position=tuple(float(v) for v in p),
-                source=source,
-                offset=int(r.integers(source_lengths[source])),
-                flip=bool(r.random() < 0.5),
-                gain=gain,  # type: ignore[arg-type]
-                height=float(person_height * (1.0 + height_jitter * (2 * r.random() - 1))),
-            )
-        )
-    return _break_repetition(instances, seed, source_lengths, radius=max(3.0 * min_spacing, 1.5))
+    heights = np.empty(count)
+    speeds = np.empty(count)
+    flips = np.empty(count, bool)
+    gains = np.empty((count, 3))
+    u_offset = np.empty(count)
+    for i, r in enumerate(draws):
+        el = elements[source[i]]
+        base = (el.height_m or 1.75) * person_height / 1.75
+        heights[i] = base * float(np.clip(1.0 + height_sd * r.standard_normal(), 1 - 2.5 * height_sd, 1 + 2.5 * height_sd))
+        speeds[i] = float(r.uniform(0.9, 1.1) if want_walk[i] else r.uniform(0.8, 1.25))
+        flips[i] = bool(r.random() < 0.5)
+        brightness = 1.0 + 0.04 * (2 * r.random() - 1)
+        gains[i] = brightness * (1.0 + 0.02 * (2 * r.random(3) - 1))
+        u_offset[i] = r.random()
+
+    # Walkers: straight lines across the region, no two closer than `spacing` at any frame.
+    t = np.array(frames, np.float64)
+    axis = np.asarray(walk_direction, np.float64) if walk_direction is not None else region.long_axis()
+    axis = axis - region.up * float(axis @ region.up)
+    if np.linalg.norm(axis) < 1e-6:
+        raise UsageError("--walk-direction must be horizontal (not along the up axis)")
+    axis /= np.linalg.norm(axis)
+    walk_tracks: list[np.ndarray] = []  # (F, 2) horizontal, NaN when absent
+    walk_boxes: list[np.ndarray] = []
+    walker_info: dict[int, tuple[np.ndarray, np.ndarray, float, float, float, int]] = {}
+    for i in (int(w) for w in np.nonzero(want_walk)[0]):
+        el = elements[source[i]]
+        clip = next(iter(el.views("walk").values()))
+        scale = heights[i] / (el.height_m or 1.75)
+        step = clip.speed * scale / clip.fps
+        rate = speeds[i] * clip.fps / fps
+        offset = int(u_offset[i] * clip.length)
+        k = np.floor(offset + rate * (t - first) + 1e-9) - offset
+        travel = float(k[-1] * step)
+        r = draws[i]
+        placed = False
+        for _ in range(8):
+            d = axis if r.random() < 0.5 else -axis
+            ang = r.uniform(-0.17, 0.17)
+            d = _rotate_about(d, region.up, ang)
+            p = region.sample(1, r)[0]
+            reach = travel + 3.0
+            n_s = int(math.ceil(reach / 0.2))
+            along = np.linspace(-reach, reach, 2 * n_s + 1)
+            inside, _, _ = region.locate(region.to_2d(p[None, :] + along[:, None] * d[None, :]))
+            mid = n_s
+            if not inside[mid]:
+                continue
+            lo_i = mid
+            while lo_i > 0 and inside[lo_i - 1]:
+                lo_i -= 1
+            hi_i = mid
+            while hi_i < len(along) - 1 and inside[hi_i + 1]:
+                hi_i += 1
+            a, b = along[lo_i], along[hi_i]
+            entry_real, exit_real = lo_i > 0, hi_i < len(along) - 1
+            length = b - a
+            lo_s = -travel if entry_real else 0.0
+            hi_s = length if exit_real else length - travel
+            if hi_s < lo_s:
+                continue
+            s0 = float(r.uniform(lo_s, hi_s))
+            start = p + d * a
+            s = s0 + k * step
+            on = (s >= 0) & (s <= length)
+            xy = region.to_2d(start[None, :] + s[:, None] * d[None, :])
+            track = np.where(on[:, None], xy, np.nan)
+            if not on.any():
+                continue
+            box = np.array([np.nanmin(track[:, 0]), np.nanmin(track[:, 1]), np.nanmax(track[:, 0]), np.nanmax(track[:, 1])])
+            if _clashes(track, box, walk_tracks, walk_boxes, spacing):
+                continue
+            walk_tracks.append(track)
+            walk_boxes.append(box)
+            walker_info[int(i)] = (start, d, float(length), s0, float(step), offset)
+            placed = True
+            break
+        if not placed:
+            want_walk[i] = False
+    n_walkers = len(walker_info)
+
+    # Standers: a Poisson-disk fill, thinned by density, off the walkers' paths.
+    n_stand = count - n_walkers
+    stand_pos = np.zeros((0, 3))
+    if n_stand > 0:
+        stand_pos = _standers(region, n_stand, spacing, rng, walk_tracks)
+        if len(stand_pos) < n_stand:
+            notes.append(f"crowd: region {region.prim_path} fits {len(stand_pos) + n_walkers} people "
+                         f"{spacing:g} apart (asked {requested})")
+            log.warning(notes[-1])
+    stand_ids = [i for i in range(count) if i not in walker_info][: len(stand_pos)]
+    headings = _facing(facing, look_at, stand_pos, region, cam, rng) if len(stand_pos) else np.zeros((0, 3))
+
+    # Assemble in id order (ids 1..N, contiguous).
+    keep = sorted(list(walker_info) + stand_ids)
+    stand_index = {i: k for k, i in enumerate(stand_ids)}
+    rows = []
+    for i in keep:
+        el = elements[source[i]]
+        if i in walker_info:
+            start, d, length, s0, step, offset = walker_info[i]
+            clip_len = next(iter(el.views("walk").values())).length
+            pos = start + d * min(max(s0, 0.0), length)
+            rows.append(dict(position=pos, heading=d, walking=True, path_start=start, path_length=length, s0=s0,
+                             step=step, offset=offset, clip_len=clip_len))
+        else:
+            k = stand_index[i]
+            clips = el.views("idle") or el.views("loop") or {0: el.clips[0]}
+            clip_len = next(iter(clips.values())).length
+            rows.append(dict(position=stand_pos[k], heading=headings[k], walking=False, offset=int(u_offset[i] * clip_len),
+                             clip_len=clip_len))
+    src = source[keep]
+    var = variant[keep]
+    bucket = np.array([row["offset"] * OFFSET_BUCKETS // max(row["clip_len"], 1) for row in rows], np.int64)
+
+    # Neighbours (within the radius at any frame) never share source, colourway and bucket.
+    radius = neighbour_radius if neighbour_radius is not None else max(3.0 * spacing, 1.5)
+    layout_tracks = _tracks(rows, region, walk_tracks, list(walker_info), keep)
+    pairs = neighbour_pairs(layout_tracks, radius)
+    var, bucket, left = separate_neighbours(src, var, bucket, pairs, colourways)
+    if left:
+        notes.append(f"crowd: {left} neighbouring pairs share source, colourway and offset bucket "
+                     "(too few sources or colourways for this density)")
+        log.warning(notes[-1])
+    instances = []
+    for new_id, (i, row) in enumerate(zip(keep, rows), start=1):
+        clip_len = row["clip_len"]
+        b = int(bucket[new_id - 1])
+        offset = int(row["offset"])
+        offset = _offset_in_bucket(offset, b, clip_len)
+        b = offset * OFFSET_BUCKETS // max(clip_len, 1)
+        instances.append(Instance(
+            id=new_id,
+            position=tuple(float(v) for v in row["position"]),  # type: ignore[arg-type]
+            source=int(src[new_id - 1]),
+            offset=offset,
+            flip=bool(flips[i]),
+            gain=tuple(float(v) for v in gains[i]),  # type: ignore[arg-type]
+            height=float(heights[i]),
+            variant=int(var[new_id - 1]),
+            bucket=b,
+            speed=float(speeds[i]),
+            heading=tuple(float(v) for v in row["heading"]),  # type: ignore[arg-type]
+            walking=bool(row["walking"]),
+            path_start=tuple(float(v) for v in row.get("path_start", (0.0, 0.0, 0.0))),  # type: ignore[arg-type]
+            path_length=float(row.get("path_length", 0.0)),
+            s0=float(row.get("s0", 0.0)),
+            step=float(row.get("step", 0.0)),
+        ))
+    return CrowdLayout(instances, region, list(elements), first, fps, spacing, requested, capacity, notes)
 
 
-def _break_repetition(instances: list[Instance], seed: int, source_lengths: Sequence[int], radius: float) -> list[Instance]:
-    """Re-draw the time offset of an instance whose neighbour has the same variation key."""
-    import dataclasses
+def _offset_in_bucket(offset: int, bucket: int, length: int) -> int:
+    """``offset`` moved into ``bucket`` (of :data:`OFFSET_BUCKETS` per clip), same phase within."""
+    length = max(int(length), 1)
+    if offset * OFFSET_BUCKETS // length == bucket:
+        return offset
+    lo = -(-bucket * length // OFFSET_BUCKETS)  # first offset of the bucket
+    hi = -(-(bucket + 1) * length // OFFSET_BUCKETS) - 1  # last
+    within = offset - (-(-(offset * OFFSET_BUCKETS // length) * length // OFFSET_BUCKETS))
+    return int(min(max(lo + max(within, 0), lo), max(hi, lo), length - 1))
 
-    pos = np.array([i.position for i in instances]) if instances else np.zeros((0, 3))
-    out = list(instances)
-    for idx, inst in enumerate(out):
-        near = np.nonzero(np.sum((pos[:idx] - pos[idx]) ** 2, axis=1) < radius * radius)[0]
-        taken = {out[j].variation_key() for j in near}
-        attempt = 0
-        while inst.variation_key() in taken and attempt < 64:
-            attempt += 1
-            r = np.random.default_rng([int(seed), inst.id, attempt])
-            inst = dataclasses.replace(inst, offset=int(r.integers(source_lengths[inst.source])), flip=bool(r.random() < 0.5))
-        out[idx] = inst
+
+def _rotate_about(v: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return v * c + np.cross(axis, v) * s + axis * float(axis @ v) * (1 - c)
+
+
+def _clashes(track: np.ndarray, box: np.ndarray, tracks: list[np.ndarray], boxes: list[np.ndarray], spacing: float) -> bool:
+    """True when ``track`` comes within ``spacing`` of any accepted track at the same frame."""
+    if not tracks:
+        return False
+    bx = np.array(boxes)
+    near = np.nonzero((bx[:, 0] - spacing <= box[2]) & (bx[:, 2] + spacing >= box[0])
+                      & (bx[:, 1] - spacing <= box[3]) & (bx[:, 3] + spacing >= box[1]))[0]
+    for j in near:
+        d = np.linalg.norm(tracks[j] - track, axis=1)
+        if np.nanmin(d, initial=np.inf) < spacing:
+            return True
+    return False
+
+
+def _standers(region: Region, n: int, spacing: float, rng: np.random.Generator, walk_tracks: list[np.ndarray]) -> np.ndarray:
+    """Up to ``n`` world positions, Poisson-disk spaced, density-thinned, off walkers' paths."""
+    if region.is_points:
+        pts = region.points[rng.permutation(len(region.points))]
+        keep = poisson_fill(region.to_2d(pts), spacing, rng)
+        pts = pts[keep]
+        return pts[rng.permutation(len(pts))[:n]]
+    weighted = max(region.weighted_area(), 1e-9)
+    radius = max(spacing, math.sqrt(PACKING * weighted / (1.5 * n)))
+    area = max(region.area(), 1e-9)
+    cells = 2.0 * area / (radius * radius)
+    m = int(min(MAX_CANDIDATES, max(2000, 12 * cells)))
+    cand = region.sample(m, rng, weighted=False)
+    xy = region.to_2d(cand)
+    picked = poisson_fill(xy, radius, rng)
+    pts, pxy = cand[picked], xy[picked]
+    if walk_tracks:
+        samples = np.concatenate([tr[np.isfinite(tr).all(axis=1)] for tr in walk_tracks])
+        clear = ~near_any(pxy, samples, spacing) if len(samples) else np.ones(len(pts), bool)
+        pts, pxy = pts[clear], pxy[clear]
+    if region.has_density:
+        dens = region.density_at(pts)
+        keep = rng.random(len(pts)) < dens
+        pts = pts[keep]
+    order = rng.permutation(len(pts))[:n]
+    return pts[order]
+
+
+def _tracks(rows: list[dict[str, Any]], region: Region, walk_tracks: list[np.ndarray], walker_ids: list[int],
+            keep: list[int]) -> list[np.ndarray]:
+    """Per person (in ``rows`` order) the horizontal track over the shot: (F, 2) for walkers,
+    (1, 2) for standers."""
+    by_id = dict(zip(walker_ids, walk_tracks))
+    out = []
+    for i, row in zip(keep, rows):
+        out.append(by_id[i] if row["walking"] else region.to_2d(np.asarray(row["position"])[None, :]))
     return out
 
 
+def neighbour_pairs(tracks: list[np.ndarray], radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of people within ``radius`` of each other at some frame. A track is
+    (F, 2) (NaN when absent) or (1, 2) for someone standing still."""
+    if not tracks:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    static = [k for k, tr in enumerate(tracks) if len(tr) == 1]
+    moving = [k for k, tr in enumerate(tracks) if len(tr) > 1]
+    found: set[tuple[int, int]] = set()
+    if static:
+        pts = np.concatenate([tracks[k] for k in static])
+        i, j, _ = pairs_within(pts, None, radius)
+        found.update((min(static[a], static[b]), max(static[a], static[b])) for a, b in zip(i, j))
+    if moving:
+        samples = np.concatenate([tracks[k] for k in moving])
+        owner = np.concatenate([[k] * len(tracks[k]) for k in moving])
+        fidx = np.concatenate([np.arange(len(tracks[k])) for k in moving])
+        finite = np.isfinite(samples).all(axis=1)
+        samples, owner, fidx = samples[finite], owner[finite], fidx[finite]
+        if static and len(samples):
+            pts = np.concatenate([tracks[k] for k in static])
+            i, j, _ = pairs_within(samples, pts, radius)
+            found.update((min(int(owner[a]), static[b]), max(int(owner[a]), static[b])) for a, b in zip(i, j))
+        if len(samples):
+            span = float(np.ptp(samples[:, 0])) + 4 * radius + 1.0
+            shifted = samples.copy()
+            shifted[:, 0] += fidx * span  # same frame only
+            i, j, _ = pairs_within(shifted, None, radius)
+            found.update((min(int(owner[a]), int(owner[b])), max(int(owner[a]), int(owner[b])))
+                         for a, b in zip(i, j) if owner[a] != owner[b])
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    arr = np.array(sorted(found), np.int64)
+    return arr[:, 0], arr[:, 1]
+
+
 def repetition_pairs(instances: Sequence[Instance], visible_ids: set[int], radius: float) -> list[tuple[int, int]]:
-    """Pairs of visible neighbours (within ``radius``) sharing source, offset and flip."""
+    """Pairs of visible neighbours (within ``radius`` at the first frame) sharing source,
+    colourway and offset bucket."""
     vis = [i for i in instances if i.id in visible_ids]
-    pairs = []
-    for a in range(len(vis)):
-        for b in range(a + 1, len(vis)):
-            if vis[a].variation_key() == vis[b].variation_key():
-                d = math.dist(vis[a].position, vis[b].position)
-                if d < radius:
-                    pairs.append((vis[a].id, vis[b].id))
-    return pairs
+    if len(vis) < 2:
+        return []
+    pts = np.array([i.position for i in vis])
+    a, b, _ = pairs_within(pts, None, radius)
+    return [(vis[i].id, vis[j].id) for i, j in zip(a, b) if vis[i].variation_key() == vis[j].variation_key()]

@@ -1,133 +1,317 @@
-"""Rendering crowd instances: upright camera-facing cards, occluded by the shot's depth.
+"""Rendering the crowd for one frame: upright camera-facing cards, occluded by the shot's depth.
 
-Each card stands on its instance position, faces the camera (rotating about the stage's up
-axis only, so people stay upright), and is ray-cast exactly per pixel: the element follows the
-camera's perspective and parallax like a real object at that spot. The set's depth render hides
-what is behind the set. Output is premultiplied RGBA plus the nearest instance's depth and id.
+Each person is a card standing at their feet position (per frame for walkers), turned to face
+the camera about the stage's up axis, ray-cast exactly per pixel (perspective and parallax like
+a real object there). The clip and view come from the element (walk or idle, the view angle
+between the person's heading and the camera, mirrored for the other side); clothing is
+recoloured inside the variation matte; the grade, local exposure, haze, defocus and motion blur
+(camera and person motion across the shutter) follow; the set's depth hides what is behind it.
+
+Outputs: R, G, B, A (premultiplied), Z (camera-space depth of the nearest person, inf
+elsewhere), crowd_id (0 = none), shadow (0..1: how much to darken the plate under and beside
+each person; comp: plate * (1 - shadow), then the crowd over).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from .placement import Instance
+from .shadow import ShadowCaster, render_shadows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..shot.camera import CameraView
+    from .look import Look
+    from .placement import CrowdLayout, Instance
+    from .sources import CrowdSource
 
 #: A card pixel is visible when it is no farther than the set's depth by this fraction (feet
 #: stand on the ground: equal depth there must not cut them off).
 DEPTH_TOLERANCE = 0.02
+#: At most this many shutter samples per person.
+MAX_SHUTTER_SAMPLES = 8
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of two 3-vectors (np.cross costs ~20x more for one pair)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
 
 
 def card_axes(position: np.ndarray, camera_pos: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(right, normal) of a card at ``position`` facing ``camera_pos`` about ``up``."""
     to_cam = camera_pos - position
-    horiz = to_cam - up * float(np.dot(to_cam, up))
-    norm = float(np.linalg.norm(horiz))
-    normal = horiz / norm if norm > 1e-9 else np.cross(up, np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0]))
-    normal = normal / np.linalg.norm(normal)
-    right = np.cross(up, normal)
+    horiz = to_cam - up * float(to_cam @ up)
+    norm = math.sqrt(float(horiz @ horiz))
+    normal = horiz / norm if norm > 1e-9 else _cross(up, np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0]))
+    normal = normal / math.sqrt(float(normal @ normal))
+    right = _cross(up, normal)
     return right, normal
 
 
-def _bilinear(sprite: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def view_angle(heading: np.ndarray, towards: np.ndarray, up: np.ndarray) -> float:
+    """Signed angle (degrees) from ``heading`` to the horizontal direction ``towards``, positive
+    towards the person's left (counter-clockwise about ``up``)."""
+    left = _cross(up, heading)
+    return math.degrees(math.atan2(float(towards @ left), float(towards @ heading)))
+
+
+def bilinear(sprite: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Sample (h, w[, C]) at float pixel coordinates (pixel centres at integers); edges clamp."""
     h, w = sprite.shape[:2]
+    flat = sprite.reshape(h * w, -1)
     x = np.clip(x, 0.0, w - 1.0)
     y = np.clip(y, 0.0, h - 1.0)
-    x0 = np.floor(x).astype(np.int32)
-    y0 = np.floor(y).astype(np.int32)
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fx = (x - x0)[:, None].astype(np.float32)
-    fy = (y - y0)[:, None].astype(np.float32)
-    top = sprite[y0, x0] * (1 - fx) + sprite[y0, x1] * fx
-    bottom = sprite[y1, x0] * (1 - fx) + sprite[y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
+    x0 = x.astype(np.int32)  # floor: x >= 0
+    y0 = y.astype(np.int32)
+    fx = (x - x0).astype(np.float32)[:, None]
+    fy = (y - y0).astype(np.float32)[:, None]
+    dx = (x0 < w - 1).astype(np.int32)
+    i00 = y0 * w + x0
+    i10 = i00 + np.where(y0 < h - 1, w, 0)
+    top = np.take(flat, i00, axis=0) * (1 - fx) + np.take(flat, i00 + dx, axis=0) * fx
+    bottom = np.take(flat, i10, axis=0) * (1 - fx) + np.take(flat, i10 + dx, axis=0) * fx
+    out = top * (1 - fy) + bottom * fy
+    return out if sprite.ndim == 3 else out[:, 0]
 
 
-def render_crowd(
-    instances: Sequence[Instance],
-    sprite_for: Callable[[Instance], np.ndarray],
-    aspect_for: Callable[[Instance], float],
-    K: np.ndarray,
-    world_to_camera: np.ndarray,
-    width: int,
-    height: int,
-    up: np.ndarray,
-    set_depth: np.ndarray | None,
-) -> dict[str, np.ndarray]:
-    """Channels R,G,B,A (premultiplied), Z (nearest instance, inf elsewhere), crowd_id (0 = none)."""
-    K = np.asarray(K, dtype=np.float64)
-    w2c = np.asarray(world_to_camera, dtype=np.float64)
+@dataclass
+class Card:
+    """One person's card this frame: where it stands, which sprite, how big."""
+
+    inst: "Instance"
+    position: np.ndarray  # feet, world
+    velocity: np.ndarray  # world units per frame
+    right: np.ndarray
+    normal: np.ndarray
+    sprite: np.ndarray  # (h, w, 4) premultiplied float32, or (h, w, 6) with the variation matte
+    variation: np.ndarray | None  # (h, w, 2) view of sprite[..., 4:6]: all clothing, lower part
+    matrix: np.ndarray  # colourway (2, 3, 3): upper, lower
+    flip: bool
+    scale: float  # world units per sprite pixel
+    anchor: tuple[float, float]
+    fade: float
+    depth: float  # camera-space depth of the feet
+    gain: np.ndarray  # (3,) instance gain x grade x local exposure
+
+    def extents(self) -> tuple[float, float, float, float]:
+        """(left, right, bottom, top) of the card in world units about the feet."""
+        h, w = self.sprite.shape[:2]
+        ax, ay = self.anchor
+        if self.flip:
+            ax = w - 1 - ax
+        s = self.scale
+        return -(ax + 0.5) * s, (w - 0.5 - ax) * s, -(h - 0.5 - ay) * s, (ay + 0.5) * s
+
+
+def build_cards(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matrices: dict[tuple[int, int], np.ndarray],
+                frame: int, view: "CameraView", up: np.ndarray, look: "Look",
+                exposure: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[list[Card], "object"]:
+    """The visible cards of ``frame``, sorted far to near, and the frame's state."""
+    state = layout.state(frame)
+    cam_pos = view.position
+    w2c = view.world_to_camera
+    cards = []
+    sprites: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}  # float32 copies, once per frame
+    idx = np.nonzero(state.present & (state.fade > 0))[0]
+    depth = state.position[idx] @ w2c[2, :3] + w2c[2, 3] if len(idx) else np.zeros(0)
+    local = exposure(state.position[idx], depth) if exposure is not None and len(idx) else np.ones(len(idx))
+    for n, k in enumerate(idx):
+        if depth[n] <= 1e-3:
+            continue
+        inst = layout.instances[k]
+        src = sources[inst.source]
+        el = src.element
+        assert el is not None
+        pos = state.position[k]
+        right, normal = card_axes(pos, cam_pos, up)
+        kind = "walk" if inst.walking else "idle"
+        angle = view_angle(state.heading[k], normal, up)
+        clip, mirror = el.clip_for(kind, angle)
+        flip = mirror if clip.view not in (0, 180) else (mirror ^ inst.flip)
+        if clip.kind == "loop":
+            flip = inst.flip
+        i = clip.frame(int(state.counter[k]))
+        if (inst.source, i) not in sprites:
+            rgba = np.asarray(src.sprites[i], np.float32)
+            if src.variation is not None:  # one (h, w, 6) array: one bilinear lookup per pixel
+                both = np.concatenate([rgba, np.asarray(src.variation[i], np.float32)], axis=-1)
+                sprites[(inst.source, i)] = (both, both[..., 4:6])
+            else:
+                sprites[(inst.source, i)] = (rgba, None)
+        sprite, variation = sprites[(inst.source, i)]
+        cards.append(Card(
+            inst=inst, position=pos, velocity=state.velocity[k], right=right, normal=normal,
+            sprite=sprite, variation=variation,
+            matrix=matrices[(inst.source, inst.variant)], flip=flip, scale=inst.height / el.person_px,
+            anchor=el.anchor, fade=float(state.fade[k]), depth=float(depth[n]),
+            gain=(np.asarray(inst.gain, np.float32) * look.gain * np.float32(local[n])).astype(np.float32),
+        ))
+    cards.sort(key=lambda c: -c.depth)
+    return cards, state
+
+
+def _project(points: np.ndarray, K: np.ndarray, w2c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cam = points @ w2c[:3, :3].T + w2c[:3, 3]
+    z = cam[..., 2]
+    uv = cam @ K.T
+    return uv[..., :2] / np.where(np.abs(uv[..., 2:3]) > 1e-12, uv[..., 2:3], 1e-12), z
+
+
+def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Sequence[float], up: np.ndarray,
+                 set_depth: np.ndarray | None, look: "Look") -> dict[str, np.ndarray]:
+    """Composite ``cards`` (far to near) into R, G, B, A, Z, crowd_id.
+
+    ``views``/``times`` are the camera across the shutter (times in frames relative to the
+    frame; one view, time 0, for no motion blur). The centre view is ``views[len(views)//2]``.
+    """
+    centre = views[len(views) // 2]
+    width, height = centre.width, centre.height
+    K, w2c = centre.K, centre.world_to_camera
     c2w = np.linalg.inv(w2c)
-    cam_pos = c2w[:3, 3]
-    R_c2w = c2w[:3, :3]
-    Kinv = np.linalg.inv(K)
     rgba = np.zeros((height, width, 4), np.float32)
     zbuf = np.full((height, width), np.inf, np.float32)
     ids = np.zeros((height, width), np.float32)
-
-    # Far to near, so "over" compositing and nearest-id both come out right.
-    order = sorted(instances, key=lambda i: -float(np.dot(w2c[2, :3], i.position) + w2c[2, 3]))
-    for inst in order:
-        p = np.asarray(inst.position, dtype=np.float64)
-        if float(np.dot(w2c[2, :3], p) + w2c[2, 3]) <= 1e-3:
-            continue  # behind the camera
-        right, normal = card_axes(p, cam_pos, up)
-        h = inst.height
-        w = h * aspect_for(inst)
-        corners = np.array([p - right * w / 2, p + right * w / 2, p - right * w / 2 + up * h, p + right * w / 2 + up * h])
-        cam = corners @ w2c[:3, :3].T + w2c[:3, 3]
-        if (cam[:, 2] <= 1e-3).any():
+    Kinv = np.linalg.inv(K)
+    for card in cards:
+        left, right_e, bottom, top = card.extents()
+        p = card.position
+        corners = np.array([p + card.right * left + up * bottom, p + card.right * right_e + up * bottom,
+                            p + card.right * left + up * top, p + card.right * right_e + up * top])
+        # Shutter samples: the card moves with the person; the camera moves along its track.
+        samples = []
+        for v, t in zip(views, times):
+            uv, z = _project(corners + card.velocity * t, v.K, v.world_to_camera)
+            if (z <= 1e-3).any():
+                continue
+            samples.append((v, t, uv))
+        if not samples:
             continue
-        uv = cam @ K.T
-        uv = uv[:, :2] / uv[:, 2:3]
-        x0 = max(int(np.floor(uv[:, 0].min())), 0)
-        x1 = min(int(np.ceil(uv[:, 0].max())) + 1, width)
-        y0 = max(int(np.floor(uv[:, 1].min())), 0)
-        y1 = min(int(np.ceil(uv[:, 1].max())) + 1, height)
+        all_uv = np.concatenate([s[2] for s in samples])
+        motion = float(np.max(np.linalg.norm(samples[-1][2] - samples[0][2], axis=1))) if len(samples) > 1 else 0.0
+        n_sub = int(min(MAX_SHUTTER_SAMPLES, max(1, math.ceil(motion / 1.5))))
+        coc = look.coc_px(card.depth, width)
+        sigma = coc / 2.355 if coc > 1.0 else 0.0
+        pad = int(math.ceil(3 * sigma)) + 1
+        x0 = max(int(np.floor(all_uv[:, 0].min())) - pad, 0)
+        x1 = min(int(np.ceil(all_uv[:, 0].max())) + 1 + pad, width)
+        y0 = max(int(np.floor(all_uv[:, 1].min())) - pad, 0)
+        y1 = min(int(np.ceil(all_uv[:, 1].max())) + 1 + pad, height)
         if x0 >= x1 or y0 >= y1:
             continue
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        pix = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)], axis=1).astype(np.float64)
-        d_cam = pix @ Kinv.T  # z = 1 in camera space
-        d_world = d_cam @ R_c2w.T
-        denom = d_world @ normal
-        ok = np.abs(denom) > 1e-12
-        s = np.where(ok, float(np.dot(p - cam_pos, normal)) / np.where(ok, denom, 1.0), -1.0)
-        X = cam_pos + s[:, None] * d_world
-        a = (X - p) @ right / w + 0.5
-        b = (X - p) @ up / h
-        inside = ok & (s > 1e-3) & (a >= 0) & (a <= 1) & (b >= 0) & (b <= 1)
-        if not inside.any():
-            continue
-        yy, xx = ys.ravel()[inside], xs.ravel()[inside]
-        z = s[inside].astype(np.float32)  # camera-space Z, since d_cam has z = 1
-        if set_depth is not None:
-            vis = z <= set_depth[yy, xx] * (1.0 + DEPTH_TOLERANCE)
-            if not vis.any():
+        xs = np.arange(x0, x1, dtype=np.float64)[None, :]
+        ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+        n_pix = (y1 - y0) * (x1 - x0)
+        patch = np.zeros((n_pix, 6), np.float32)  # premultiplied RGBA + variation (all, lower)
+        # Pick n_sub of the shutter samples evenly (all share the centre frame's sprite).
+        chosen = [samples[int(round(q))] for q in np.linspace(0, len(samples) - 1, n_sub)] if n_sub > 1 else [
+            min(samples, key=lambda s: abs(s[1]))]
+        z_centre = None
+        h, w = card.sprite.shape[:2]
+        ax = (w - 1 - card.anchor[0]) if card.flip else card.anchor[0]
+        for v, t, _ in chosen:
+            vKinv = Kinv if v is centre else np.linalg.inv(v.K)
+            vc2w = c2w if v is centre else np.linalg.inv(v.world_to_camera)
+            # The ray through pixel (x, y) is origin + s * M @ (x, y, 1), s = camera-space Z:
+            # every quantity below is an affine function of x and y, times s.
+            M = vc2w[:3, :3] @ vKinv
+            origin = vc2w[:3, 3]
+            pt = p + card.velocity * t
+            dn, dr, du = card.normal @ M, card.right @ M, up @ M
+            denom = dn[0] * xs + dn[1] * ys + dn[2]
+            ok = np.abs(denom) > 1e-12
+            s = np.where(ok, float((pt - origin) @ card.normal) / np.where(ok, denom, 1.0), -1.0)
+            a = float((origin - pt) @ card.right) + s * (dr[0] * xs + dr[1] * ys + dr[2])
+            b = float((origin - pt) @ up) + s * (du[0] * xs + du[1] * ys + du[2])
+            if v is centre or z_centre is None:
+                z_centre = s.astype(np.float32).ravel()
+            inside = (ok & (s > 1e-3) & (a >= left) & (a <= right_e) & (b >= bottom) & (b <= top)).ravel()
+            if not inside.any():
                 continue
-            yy, xx, z = yy[vis], xx[vis], z[vis]
-            a_in, b_in = a[inside][vis], b[inside][vis]
-        else:
-            a_in, b_in = a[inside], b[inside]
-        sprite = sprite_for(inst)
-        sh, sw = sprite.shape[:2]
-        if inst.flip:
-            a_in = 1.0 - a_in
-        sample = _bilinear(sprite, a_in * sw - 0.5, (1.0 - b_in) * sh - 0.5)
-        sample[:, :3] *= np.asarray(inst.gain, np.float32)
-        alpha = sample[:, 3]
-        dst = rgba[yy, xx]
-        rgba[yy, xx] = sample + dst * (1.0 - alpha[:, None])
-        claim = (alpha >= 0.5) | ((alpha > 1e-3) & (ids[yy, xx] == 0))
-        zbuf[yy[claim], xx[claim]] = z[claim]
-        ids[yy[claim], xx[claim]] = float(inst.id)
-    return {
-        "R": rgba[..., 0],
-        "G": rgba[..., 1],
-        "B": rgba[..., 2],
-        "A": rgba[..., 3],
-        "Z": zbuf,
-        "crowd_id": ids,
-    }
+            a_in, b_in = a.ravel()[inside], b.ravel()[inside]
+            sx = ax + a_in / card.scale
+            if card.flip:
+                sx = w - 1 - sx
+            sy = card.anchor[1] - b_in / card.scale
+            patch[inside, :card.sprite.shape[2]] += bilinear(card.sprite, sx, sy)
+        patch /= len(chosen)
+        if not (patch[:, 3] > 1e-4).any() or z_centre is None:
+            continue
+        _shade(patch, card, look)
+        if sigma > 0:
+            patch = _blur(patch.reshape(y1 - y0, x1 - x0, 6), sigma).reshape(-1, 6)
+        # Occlusion by the set, after defocus (the set in front stays sharp).
+        z = np.where(z_centre > 0, z_centre, np.inf).astype(np.float32)
+        if set_depth is not None:
+            vis = z <= set_depth[y0:y1, x0:x1].ravel() * (1.0 + DEPTH_TOLERANCE)
+            patch[~vis] = 0.0
+        alpha = patch[:, 3] * card.fade
+        colour = patch[:, :3] * card.fade
+        if not (alpha > 1e-4).any():
+            continue
+        sub = rgba[y0:y1, x0:x1].reshape(-1, 4)
+        sub[:, :3] = colour + sub[:, :3] * (1.0 - alpha[:, None])
+        sub[:, 3] = alpha + sub[:, 3] * (1.0 - alpha)
+        rgba[y0:y1, x0:x1] = sub.reshape(y1 - y0, x1 - x0, 4)
+        idw = ids[y0:y1, x0:x1].reshape(-1)
+        claim = (alpha >= 0.5) | ((alpha > 1e-3) & (idw == 0))
+        zw = zbuf[y0:y1, x0:x1].reshape(-1)
+        zw[claim] = z[claim]
+        idw[claim] = float(card.inst.id)
+        zbuf[y0:y1, x0:x1] = zw.reshape(y1 - y0, x1 - x0)
+        ids[y0:y1, x0:x1] = idw.reshape(y1 - y0, x1 - x0)
+    return {"R": rgba[..., 0], "G": rgba[..., 1], "B": rgba[..., 2], "A": rgba[..., 3], "Z": zbuf, "crowd_id": ids}
+
+
+def _shade(patch: np.ndarray, card: Card, look: "Look") -> None:
+    """Colourway inside the variation matte, gain, haze and lift, in place (premultiplied), on
+    the pixels the person covers."""
+    from .variation import apply_colourway
+
+    cover = np.flatnonzero(patch[:, 3] > 0)
+    sub = patch[cover]
+    rgb, alpha = sub[:, :3], sub[:, 3]
+    if card.variation is not None:
+        rgb = apply_colourway(rgb, alpha, sub[:, 4:6], card.matrix)
+    rgb = rgb * card.gain
+    keep = float(look.haze(card.depth))
+    if keep < 1.0:
+        rgb = rgb * keep + look.haze_colour * (alpha[:, None] * (1.0 - keep))
+    rgb = rgb + look.lift * alpha[:, None]
+    patch[cover, :3] = rgb
+
+
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur of (h, w, C) (zero outside)."""
+    r = int(math.ceil(3 * sigma))
+    x = np.arange(-r, r + 1, dtype=np.float32)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    k /= k.sum()
+    out = img
+    for axis in (0, 1):
+        pad = [(0, 0)] * img.ndim
+        pad[axis] = (r, r)
+        padded = np.pad(out, pad)
+        acc = np.zeros_like(out)
+        n = out.shape[axis]
+        for i, wgt in enumerate(k):
+            sl = [slice(None)] * img.ndim
+            sl[axis] = slice(i, i + n)
+            acc += wgt * padded[tuple(sl)]
+        out = acc
+    return out
+
+
+def render_frame(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matrices: dict[tuple[int, int], np.ndarray],
+                 frame: int, views: Sequence["CameraView"], times: Sequence[float], up: np.ndarray,
+                 set_depth: np.ndarray | None, look: "Look",
+                 exposure: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """All channels of one frame: the crowd (:func:`render_cards`) and its ``shadow``."""
+    centre = views[len(views) // 2]
+    cards, _ = build_cards(layout, sources, matrices, frame, centre, up, look, exposure)
+    channels = render_cards(cards, views, times, up, set_depth, look)
+    casters = [ShadowCaster(c.position, c.inst, c.scale, c.fade) for c in cards]
+    channels["shadow"] = render_shadows(casters, sources, layout, frame, centre, up, set_depth, look)
+    return channels

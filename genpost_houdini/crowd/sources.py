@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -62,27 +63,97 @@ def consent_path_for(pattern: FrameSeq) -> list[Path]:
     return [prefix.parent / f"{stem}.consent.json", prefix.parent / "consent.json"]
 
 
-def write_consent_record(pattern: str | FrameSeq, *, who: str, permitted_use: str, expires: str, reference: str) -> Path:
-    """Write the sidecar consent record for a source pattern (atomic)."""
+def write_consent_record(pattern: str | FrameSeq, *, who: str, permitted_use: str, expires: str, reference: str,
+                         extra: dict[str, Any] | None = None) -> Path:
+    """Write the sidecar consent record for a source pattern (atomic); ``extra`` keys (e.g.
+    ``synthetic``) are written beside the four required ones."""
     from ..atomic import write_json_atomic
 
     seq = pattern if isinstance(pattern, FrameSeq) else FrameSeq.parse(pattern)
     path = consent_path_for(seq)[0]
-    write_json_atomic(path, {"who": who, "permitted_use": permitted_use, "expires": expires, "reference": reference})
+    record = {"who": who, "permitted_use": permitted_use, "expires": expires, "reference": reference}
+    write_json_atomic(path, {**(extra or {}), **record})
     return path
+
+
+#: Sidecar describing a library element's clips: ``<name>.element.json`` beside the sequence.
+ELEMENT_SUFFIX = ".element.json"
+#: Channel of an element EXR saying where clothing may be recoloured (premultiplied coverage).
+VARIATION_CHANNEL = "variation"
+#: Optional: the part of the variation matte below the waist, recoloured with its own matrix.
+VARIATION_LOWER_CHANNEL = "variation_lower"
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A run of an element's frames: one action (``walk``, ``idle``, or ``loop`` for a plain
+    sequence) seen from one view angle (degrees from the person's facing towards their left,
+    0 = facing the camera)."""
+
+    kind: str
+    view: int
+    start: int  # index of the clip's first frame in the source's sprites
+    length: int
+    fps: float
+    speed: float = 0.0  # walk: metres per second at the element's own height (feet locked)
+    feet: tuple[tuple[float, float, float, float, float, float], ...] = ()  # per frame: l x,z,planted, r x,z,planted
+
+    def frame(self, k: int) -> int:
+        """Sprite index of the clip's ``k``-th frame (looping)."""
+        return self.start + int(k) % self.length
+
+
+@dataclass
+class ElementInfo:
+    """How a source's sprites map to the world: the ground point under the body axis
+    (``anchor``, sprite pixels, pixel centres at integers), the person's height in sprite pixels,
+    their height in metres when known, and the clips."""
+
+    anchor: tuple[float, float]
+    person_px: float
+    height_m: float | None
+    clips: list[Clip]
+    synthetic: bool = False
+
+    def views(self, kind: str) -> dict[int, Clip]:
+        return {c.view: c for c in self.clips if c.kind == kind}
+
+    @property
+    def can_walk(self) -> bool:
+        return any(c.kind == "walk" and c.speed > 0 for c in self.clips)
+
+    def clip_for(self, kind: str, view_deg: float) -> tuple[Clip, bool]:
+        """The clip of ``kind`` nearest to ``view_deg`` (-180..180), and whether to mirror it
+        (negative angles are the mirror images of positive ones)."""
+        views = self.views(kind) or self.views("idle") or self.views("loop")
+        if not views:
+            views = {c.view: c for c in self.clips}
+        a = abs(((view_deg + 180.0) % 360.0) - 180.0)
+        best = min(views, key=lambda v: abs(v - a))
+        mirror = ((view_deg + 180.0) % 360.0) - 180.0 < 0 and best not in (0, 180)
+        return views[best], mirror
 
 
 @dataclass
 class CrowdSource:
-    """One element sequence, cropped to the union of its alpha, premultiplied RGBA."""
+    """One element sequence, cropped to the union of its alpha, premultiplied RGBA (float16 in
+    memory), an optional ``variation`` matte, and how its frames are organised."""
 
     index: int
     pattern: str
     frames: list[int]
-    sprites: np.ndarray  # (F, h, w, 4) float32 premultiplied
+    sprites: np.ndarray  # (F, h, w, 4) premultiplied
     consent: ConsentRecord | None
     matte: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    variation: np.ndarray | None = None  # (F, h, w, 2) premultiplied clothing coverage: all, lower part
+    element: ElementInfo | None = None
+
+    def __post_init__(self) -> None:
+        if self.element is None:
+            h, w = self.sprites.shape[1:3]
+            self.element = ElementInfo(anchor=((w - 1) / 2.0, h - 0.5), person_px=float(h), height_m=None,
+                                       clips=[Clip("loop", 0, 0, len(self.sprites), 24.0)])
 
     @property
     def aspect(self) -> float:
@@ -100,9 +171,37 @@ class CrowdSource:
             "pattern": self.pattern,
             "matte": self.matte,
             "frames": format_frames(self.frames),
+            "clips": sorted({c.kind for c in self.element.clips}) if self.element else [],
             "consent_reference": self.consent.reference if self.consent else "NO CONSENT RECORD (--no-consent-record)",
             "consent": self.consent.to_json() if self.consent else None,
         }
+
+
+def element_path_for(pattern: FrameSeq) -> Path:
+    """``<name>.element.json`` beside ``<name>.####.exr``."""
+    prefix = Path(pattern.prefix)
+    return prefix.parent / f"{prefix.name.rstrip('._-') or 'source'}{ELEMENT_SUFFIX}"
+
+
+def _read_element(path: Path, frames: Sequence[int]) -> dict[str, Any] | None:
+    """The element sidecar, checked against the frames on disk (BadInputError names it)."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        clips = data["clips"]
+        anchor = [float(v) for v in data["anchor"]]
+        float(data["person_px"])
+        first, last = min(frames), max(frames)
+        for c in clips:
+            a, b = int(c["frames"][0]), int(c["frames"][1])
+            if a < first or b > last or b < a:
+                raise ValueError(f"clip {c.get('kind')} frames {a}-{b} outside {first}-{last}")
+        if len(anchor) != 2:
+            raise ValueError("anchor must be [x, y]")
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise BadInputError(f"crowd element description {path} is unusable: {exc}") from exc
+    return data
 
 
 def load_source(
@@ -114,7 +213,13 @@ def load_source(
     require_consent: bool = True,
     max_height: int = 512,
 ) -> CrowdSource:
-    """Read a source sequence (RGBA, or RGB + matte), premultiply, crop to the alpha's union."""
+    """Read a source sequence (RGBA, or RGB + matte), premultiply, crop to the alpha's union.
+
+    A ``<name>.element.json`` sidecar (written by ``genpost samples crowd``) describes clips
+    (walk / idle per view angle, walking speed, feet) and the ground anchor; a ``variation``
+    channel marks recolourable clothing. Without them the whole sequence is one looping clip
+    standing on its bottom edge, and nothing is recoloured.
+    """
     from ..imageio import exr
 
     seq = FrameSeq.parse(pattern)
@@ -141,33 +246,64 @@ def load_source(
                 "people needs their written consent; pass --no-consent-record to proceed anyway, "
                 "which is written into every output"
             )
+    element = _read_element(element_path_for(seq), frames) if matte_seq is None else None
 
-    rgba = []
-    for f in frames:
-        path = seq.path(f)
-        img = exr.read_exr(path)
-        rgb = exr.read_rgb(path)
-        if matte_seq is not None:
-            alpha = exr.read_mask(matte_seq.path(f))
-            premult = rgb * alpha[..., None]
-        elif "A" in img.channels:
-            alpha = np.clip(img.channel("A"), 0.0, 1.0)
-            premult = rgb  # EXR RGBA is premultiplied by convention
-        else:
-            raise BadInputError(f"crowd source {path} has no alpha channel A and no --source-matte was given")
-        if alpha.shape != rgb.shape[:2]:
-            raise BadInputError(f"crowd source matte for frame {f} does not match {path} in resolution")
-        rgba.append(np.concatenate([premult, alpha[..., None]], axis=-1).astype(np.float32))
-    stack = np.stack(rgba)
-    cover = stack[..., 3].max(axis=0) > 1e-3
+    rgba = None
+    variation = None
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpost-source")
+    # Decoding releases the GIL: read ahead on a second thread, holding at most a few frames.
+    ahead = {k: pool.submit(exr.read_exr, seq.path(frames[k])) for k in range(min(4, len(frames)))}
+    try:
+        for i, f in enumerate(frames):
+            path = seq.path(f)
+            img = ahead.pop(i).result()
+            if i + 4 < len(frames):
+                ahead[i + 4] = pool.submit(exr.read_exr, seq.path(frames[i + 4]))
+            if not all(c in img.channels for c in ("R", "G", "B")):
+                raise BadInputError(f"crowd source {path} has no R, G, B channels (has {', '.join(img.channels)})")
+            rgb = img.get(["R", "G", "B"])
+            if matte_seq is not None:
+                alpha = exr.read_mask(matte_seq.path(f))
+                if alpha.shape != rgb.shape[:2]:
+                    raise BadInputError(f"crowd source matte for frame {f} does not match {path} in resolution")
+                premult = rgb * alpha[..., None]
+            elif "A" in img.channels:
+                alpha = np.clip(img.channel("A"), 0.0, 1.0)
+                premult = rgb  # EXR RGBA is premultiplied by convention
+            else:
+                raise BadInputError(f"crowd source {path} has no alpha channel A and no --source-matte was given")
+            if rgba is None:
+                rgba = np.empty((len(frames),) + alpha.shape + (4,), np.float16)
+            elif rgba.shape[1:3] != alpha.shape:
+                raise BadInputError(f"crowd source {path} is {alpha.shape[1]}x{alpha.shape[0]}, unlike its first frame")
+            rgba[i, ..., :3] = premult
+            rgba[i, ..., 3] = alpha
+            if VARIATION_CHANNEL in img.channels and matte_seq is None:
+                if variation is None:
+                    variation = np.zeros(rgba.shape[:3] + (2,), np.float16)
+                v = np.minimum(np.clip(img.channel(VARIATION_CHANNEL), 0.0, 1.0), alpha)
+                variation[i, ..., 0] = v
+                if VARIATION_LOWER_CHANNEL in img.channels:
+                    variation[i, ..., 1] = np.minimum(np.clip(img.channel(VARIATION_LOWER_CHANNEL), 0.0, 1.0), v)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert rgba is not None
+    cover = rgba[..., 3].max(axis=0) > 1e-3
     if not cover.any():
         raise BadInputError(f"crowd source {pattern}: alpha is empty in every frame")
     ys, xs = np.nonzero(cover)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    sprites = np.ascontiguousarray(stack[:, y0:y1, x0:x1])
+    full_h, full_w = rgba.shape[1:3]
+    sprites = rgba[:, y0:y1, x0:x1]
+    var = variation[:, y0:y1, x0:x1] if variation is not None else None
+    step = 1
     if sprites.shape[1] > max_height:  # keep memory small: people are never that tall on screen twice
         step = int(np.ceil(sprites.shape[1] / max_height))
-        sprites = np.ascontiguousarray(sprites[:, ::step, ::step])
+        sprites = sprites[:, ::step, ::step]
+        var = var[:, ::step, ::step] if var is not None else None
+    sprites = np.ascontiguousarray(sprites)
+    var = np.ascontiguousarray(var) if var is not None else None
+    info = _element_info(element, frames, (x0, y0), step, sprites.shape[1:3]) if element else None
     return CrowdSource(
         index=index,
         pattern=str(pattern),
@@ -175,5 +311,35 @@ def load_source(
         sprites=sprites,
         consent=consent,
         matte=str(matte or ""),
-        info={"crop": [int(x0), int(y0), int(x1), int(y1)]},
+        info={"crop": [int(x0), int(y0), int(x1), int(y1)], "size": [int(full_w), int(full_h)],
+              "person": (element or {}).get("person")},
+        variation=var,
+        element=info,
+    )
+
+
+def _feet_row(row: Sequence[float]) -> tuple[float, float, float, float, float, float]:
+    lx, lz, lp, rx, rz, rp = (float(v) for v in row)
+    return (lx, lz, lp, rx, rz, rp)
+
+
+def _element_info(data: dict[str, Any], frames: Sequence[int], crop: tuple[int, int], step: int,
+                  shape: tuple[int, int]) -> ElementInfo:
+    """The sidecar's clips and anchor, re-expressed for the cropped, downsampled sprites."""
+    index = {f: i for i, f in enumerate(frames)}
+    clips = []
+    for c in data["clips"]:
+        a, b = int(c["frames"][0]), int(c["frames"][1])
+        clips.append(Clip(
+            kind=str(c["kind"]), view=int(c.get("view", 0)), start=index[a], length=b - a + 1,
+            fps=float(c.get("fps", 24.0)), speed=float(c.get("speed", 0.0)),
+            feet=tuple(_feet_row(row) for row in c.get("feet", [])),
+        ))
+    ax, ay = (float(v) for v in data["anchor"])
+    return ElementInfo(
+        anchor=((ax - crop[0] + 0.5) / step - 0.5, (ay - crop[1] + 0.5) / step - 0.5),
+        person_px=float(data["person_px"]) / step,
+        height_m=float(data["height_m"]) if data.get("height_m") else None,
+        clips=clips,
+        synthetic=bool(data.get("synthetic", False)),
     )

@@ -72,11 +72,15 @@ _COMMON_GENERATION: dict[str, ParamSpec] = {
     "runtime": _p(help="auto | torch | onnxruntime | tensorrt"),
 }
 
+#: How the depth files store depth (shot.rays): planar camera-space Z, or ray distance.
+_DEPTH_KIND = _p(help="planar (camera-space Z, default) | ray (distance from the camera centre)")
+
 SETEXT_PARAMS: dict[str, ParamSpec] = {
     "stage": _p("path", required=True, role="input", help="USD stage with the shot camera"),
     "camera": _p(help="camera prim path (default: the only camera)"),
     "plate": _p("path", required=True, role="input", help="plate EXR pattern (####)"),
     "depth": _p("path", required=True, role="input", help="depth EXR pattern"),
+    "depth_kind": _DEPTH_KIND,
     "extend": _p("path", required=True, role="input", help="extend matte EXR pattern, soft 0..1 (1 = extend)"),
     "frames": _p("frames", required=True, help="the SHOT frame range (a chunk is chosen at run time)"),
     "out": _p("path", required=True, role="output", help="output folder"),
@@ -95,6 +99,7 @@ CROWD_PARAMS: dict[str, ParamSpec] = {
     "source": _p("paths", required=True, role="input", help="crowd source image patterns", shot_frames=False),
     "source_matte": _p("paths", role="input", help="mattes of the sources", shot_frames=False),
     "depth": _p("path", required=True, role="input", help="depth EXR pattern"),
+    "depth_kind": _DEPTH_KIND,
     "frames": _p("frames", required=True, help="the SHOT frame range"),
     "count": _p("int", help="number of instances"),
     "out": _p("path", required=True, role="output", help="output folder"),

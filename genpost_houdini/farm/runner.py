@@ -118,19 +118,25 @@ def _check_input(name: str, value: str, frames: Sequence[int], *, shot_frames: b
         seq.require(frames, what=f"input {name!r}")  # exact check and message
 
 
-def run_units(units: Sequence[WorkUnit], *, force: bool = False, progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Run each unit through its job's runner; return one result record per unit.
-
-    Every unit's parameters are validated (values, generator, model folder) before any runs or
-    anything is written; a job file's bad value is JobFileError (exit 3) naming the file.
-    """
+def validate_units(units: Sequence[WorkUnit]) -> None:
+    """Check every unit's parameters (values, generator, model folder) as its job does; a bad
+    value is JobFileError (exit 3) naming the job file and the wedge."""
     from .kinds import validate_params
 
     for unit in units:
         try:
             validate_params(unit.kind, {k: v for k, v in unit.params.items() if k != "out"})
         except UsageError as exc:
-            raise JobFileError(f"{unit.source or 'job'}: {exc}") from None
+            where = f"{unit.source or 'job'}" + (f" wedge {unit.wedge.name}" if unit.wedge is not None else "")
+            raise JobFileError(f"{where}: {exc}") from None
+
+
+def run_units(units: Sequence[WorkUnit], *, force: bool = False, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Run each unit through its job's runner; return one result record per unit.
+
+    Every unit is validated (:func:`validate_units`) before any runs or anything is written.
+    """
+    validate_units(units)
     results = []
     for i, unit in enumerate(units):
         runner = get_runner(unit.kind)

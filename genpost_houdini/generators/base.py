@@ -59,9 +59,11 @@ class GeneratorInfo:
     temporal: bool = False
     description: str = ""
     origin: str = ""
+    #: What the backend takes for granted about the shot (its ``assumptions`` class attribute).
+    assumptions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "available": self.available,
             "reason": self.reason,
@@ -69,6 +71,9 @@ class GeneratorInfo:
             "description": self.description,
             "origin": self.origin,
         }
+        if self.assumptions:  # only backends that state some (the listing's keys stay as they were)
+            out["assumptions"] = list(self.assumptions)
+        return out
 
 
 @runtime_checkable

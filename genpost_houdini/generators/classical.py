@@ -23,7 +23,7 @@ from ..errors import BadInputError, UsageError
 from ..progress import ProgressFn
 from ..seeds import frame_seed
 from .base import GenerationRequest, enforce_result
-from .facade import camera_from_options, continue_facades
+from .facade import PRIOR_RANGE, VERTICAL_COS, camera_from_options, continue_facades
 from .patchmatch import QUALITY, CompletionParams, complete
 
 #: Options a request (``request.options``) or the constructor may set.
@@ -77,6 +77,20 @@ class ClassicalGenerator:
     name = "classical"
     temporal = False
     description = "depth-guided PatchMatch completion that continues the plate's texture; no weights"
+    #: What it takes for granted (``genpost generators`` prints these; README repeats them).
+    assumptions = (
+        f"facades: vertical surfaces (|normal . up| < {VERTICAL_COS:g}, up from the stage) repeat their known "
+        "storeys upward in world space; a storey height the plate does not show twice is taken from the bay "
+        f"spacing, bounded to {PRIOR_RANGE[0]:g}-{PRIOR_RANGE[1]:g} scene units (metres, the Solaris default)",
+        "sky: far no-hit pixels (no depth) with almost nothing far in the plate to copy (fewer than "
+        f"{CompletionParams().min_far_sources} known far pixels) are painted as a smooth daylight-blue "
+        "gradient at the plate's exposure, not taken from the footage: give the depth render a backdrop, "
+        "or use a model, for a night or overcast sky",
+        "everything else: the plate's own texture, copied from pixels at a similar depth and nearby "
+        "columns; nothing the plate never shows (signs, new materials, people) is invented",
+        "frames are filled independently (seed from seed and frame); temporal consistency comes from "
+        "the job's keyframes and reprojection, not from this generator",
+    )
 
     def __init__(self, quality: str = "normal", facade: Any = True, **options: Any) -> None:
         self.quality = str(quality)

@@ -17,6 +17,7 @@ A backend is a class (or any callable) called as ``factory(**options)``. It may 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
@@ -67,13 +68,22 @@ def unregister_generator(name: str) -> None:
 
 
 def _entry_points() -> list[Any]:
+    """The group's entry points; scanned once per ``sys.path`` (a scan reads every installed
+    distribution's metadata, tens of milliseconds that every job's up-front check would pay)."""
+    import sys
+
+    return list(_scan_entry_points(tuple(sys.path)))
+
+
+@functools.lru_cache(maxsize=4)
+def _scan_entry_points(path: tuple[str, ...]) -> tuple[Any, ...]:
     from importlib import metadata
 
     try:
         eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
     except Exception as exc:  # a damaged dist-info somewhere on sys.path
         log.warning("cannot read entry points %s: %s", ENTRY_POINT_GROUP, exc)
-        return []
+        return ()
     seen: set[str] = set()
     out = []
     for ep in eps:
@@ -81,7 +91,7 @@ def _entry_points() -> list[Any]:
             continue
         seen.add(ep.name)
         out.append(ep)
-    return out
+    return tuple(out)
 
 
 def _describe_exc(exc: BaseException) -> str:
@@ -162,6 +172,7 @@ def _info(loaded: _Loaded, options: Mapping[str, Any]) -> GeneratorInfo:
         temporal=bool(temporal) if isinstance(temporal, (bool, int)) else False,
         description=_description(loaded.factory),
         origin=loaded.origin,
+        assumptions=tuple(str(a) for a in (getattr(loaded.factory, "assumptions", ()) or ())),
     )
 
 

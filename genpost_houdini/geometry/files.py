@@ -48,6 +48,7 @@ def reproject_frame_files(
     rel_tolerance: float = 0.01,
     depth_channel: str | None = None,
     carry_depth_values: bool = False,
+    depth_kind: str = "planar",
 ) -> ReprojectReport:
     """Write frame ``frame_from`` of ``image`` as seen from frame ``frame_to`` to ``out`` (EXR).
 
@@ -55,15 +56,21 @@ def reproject_frame_files(
     hold a frame token (replaced by ``frame_to``). The output holds the image's channels plus
     ``valid`` (1 where the pixel is visible in both frames). Depth channels of the image (Z,
     depth, Pz, ...) come out as depth in the destination camera unless ``carry_depth_values``.
+    ``depth_kind`` "ray": the depth sequence and the image's depth channels hold ray distance;
+    they are converted to planar Z with each frame's K, and the output's depth channels back to
+    ray distance in camera B.
     Raises MissingFrameError / ResolutionMismatchError naming the files, UnknownCameraError.
     """
     from ..imageio.exr import find_depth_channel, read_depth, read_exr, write_exr
     from ..shot.camera import CameraTrack
     from ..shot.frames import FrameSeq
+    from ..shot.rays import DEPTH_KINDS, check_depth_kind, to_planar, to_ray
     from .reprojection import warp
 
     if rel_tolerance <= 0:
         raise UsageError(f"tolerance must be positive, got {rel_tolerance}")
+    if depth_kind not in DEPTH_KINDS:
+        raise UsageError(f"depth kind must be one of {', '.join(DEPTH_KINDS)}, got {depth_kind!r}")
     depth_seq = FrameSeq.parse(depth)
     image_seq = FrameSeq.parse(image)
     depth_seq.require(sorted({frame_from, frame_to}), "depth")
@@ -88,6 +95,9 @@ def reproject_frame_files(
     height, width = src_depth.shape
     src_view = track.view(frame_from, width, height)
     dst_view = track.view(frame_to, width, height)
+    check_depth_kind(src_depth, src_view.K, depth_kind, str(src_depth_path))
+    src_depth = to_planar(src_depth, src_view.K, depth_kind)
+    dst_depth = to_planar(dst_depth, dst_view.K, depth_kind)
     depth_idx = [] if carry_depth_values else [i for i, n in enumerate(img.channels) if find_depth_channel([n])]
     pixels = img.pixels
     if depth_idx:
@@ -96,6 +106,8 @@ def reproject_frame_files(
         for i in depth_idx:
             ch = pixels[:, :, i]
             ch[~valid_depth(ch)] = 0.0
+            if depth_kind == "ray":
+                ch[:] = to_planar(ch, src_view.K, "ray")
     result = warp(
         pixels, src_depth, src_view, dst_depth, dst_view, rel_tolerance=rel_tolerance, depth_channels=depth_idx
     )
@@ -103,6 +115,9 @@ def reproject_frame_files(
     if VALID_CHANNEL in img.channels:
         raise UsageError(f"image {image_path} already has a channel named {VALID_CHANNEL!r}")
     channels: dict[str, np.ndarray] = {n: result.image[:, :, i] for i, n in enumerate(img.channels)}
+    if depth_kind == "ray":
+        for i in depth_idx:
+            channels[img.channels[i]] = to_ray(channels[img.channels[i]], dst_view.K)
     channels[VALID_CHANNEL] = result.valid.astype(np.float32)
     kinds = {img.channels[i]: "depth" for i in depth_idx}
     kinds[VALID_CHANNEL] = "mask"
@@ -118,6 +133,7 @@ def reproject_frame_files(
         "rel_tolerance": float(rel_tolerance),
         "valid_fraction": valid_fraction,
         "depth_channels": [img.channels[i] for i in depth_idx],
+        "depth_kind": depth_kind,
     }
     target = _output_path(out, frame_to)
     write_exr(target, channels, kinds=kinds, metadata=metadata, colourspace=img.colourspace or "ACEScg")

@@ -1,39 +1,32 @@
-"""Pixel rays, back-projection of depth maps and projection of world points."""
+"""Back-projection of depth maps and projection of world points.
+
+Convention:
+
+- Pixel centres at integer ``(u, v)``, ``u`` right, ``v`` down; ``K`` in pixels for the image's
+  own resolution (a ``CameraView`` carries ``K``, ``width``, ``height``).
+- ``world_to_camera`` maps world points to OpenCV camera axes (x right, y down, z forward),
+  column vectors: ``x_cam = M @ [X, Y, Z, 1]``. USD's -Z-forward, +Y-up camera is converted
+  when the camera is read (:mod:`genpost_houdini.shot.camera`).
+- Depth is **planar** camera-space ``Z`` (not ray distance), held by the frame it was rendered
+  for: pixel ``(u, v)`` with depth ``Z`` is the camera point ``Z * K^-1 [u, v, 1]``. Ray
+  distance is converted on reading (:mod:`genpost_houdini.shot.rays`).
+- Invalid depth (no hit, NaN, <= 0; :func:`~genpost_houdini.imageio.policy.valid_depth`) gives
+  NaN points; points at or behind the camera plane project to NaN.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..shot.rays import pixel_rays
 from .depth import valid_depth
+
+__all__ = ["backproject", "pixel_rays", "project", "relative_transform"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..shot.camera import CameraView
-
-
-@lru_cache(maxsize=16)
-def _rays_cached(k_bytes: bytes, width: int, height: int, dtype: str) -> np.ndarray:
-    K = np.frombuffer(k_bytes, dtype=np.float64).reshape(3, 3)
-    k_inv = np.linalg.inv(K)
-    u = np.arange(width, dtype=np.float64)
-    v = np.arange(height, dtype=np.float64)
-    rays = np.empty((height, width, 3), dtype=np.float64)
-    for i in range(3):
-        rays[..., i] = k_inv[i, 0] * u[None, :] + (k_inv[i, 1] * v[:, None] + k_inv[i, 2])
-    # Normalise so z == 1 exactly (a general K^-1 has third row (0, 0, 1) anyway).
-    rays /= rays[..., 2:3]
-    rays = rays.astype(dtype)
-    rays.flags.writeable = False
-    return rays
-
-
-def pixel_rays(K: np.ndarray, width: int, height: int, *, dtype: type = np.float32) -> np.ndarray:
-    """Camera-space rays through every pixel centre, shape (H, W, 3), z == 1 (read-only, cached;
-    float32 unless ``dtype`` says otherwise)."""
-    K64 = np.ascontiguousarray(K, dtype=np.float64)
-    return _rays_cached(K64.tobytes(), int(width), int(height), np.dtype(dtype).name)
 
 
 def _check_view_shape(depth: np.ndarray, view: "CameraView", what: str) -> None:

@@ -6,6 +6,17 @@ agrees with the projected depth within ``rel_tolerance`` (the z-test: a source p
 another surface, nearer or farther, never contributes). A destination pixel is valid when at
 least one neighbour passes. Everything runs in float32 on row bands (cache-sized, threaded; numpy
 releases the GIL), with per-pixel rays made from two separable terms instead of a full grid.
+
+Convention:
+
+- Each depth map is held by the frame it was rendered for: ``src_depth`` by ``src_view``,
+  ``dst_depth`` by ``dst_view``. Depth is planar camera-space ``Z`` (ray distance is converted
+  on reading: :mod:`genpost_houdini.shot.rays`); invalid depth (no hit) is masked, never used.
+- Pixel centres at integer ``(u, v)``, ``u`` right, ``v`` down; bilinear weights between the
+  four source pixels around the projected point.
+- Cameras: ``K`` in pixels, ``world_to_camera`` in OpenCV axes (x right, y down, z forward).
+- The z-test is relative: ``|Z_src(sample) - Z_projected| <= rel_tolerance * Z_projected`` per
+  neighbour.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Forward splatting with a z-buffer: push source pixels into another camera, nearest wins."""
+"""Forward splatting with a z-buffer: push source pixels into another camera, nearest wins.
+
+Convention: ``src_depth`` is planar camera-space ``Z`` held by ``src_view`` (invalid depth is
+not splatted); pixel centres at integers; each source pixel lands on the nearest destination
+pixel centre and the smallest destination ``Z`` wins; cameras in OpenCV axes.
+"""
 
 from __future__ import annotations
 

@@ -100,9 +100,21 @@ def write_job(kind: str, params: Mapping[str, Any]) -> Path:
                           import_job=False)
 
 
-def run_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], frames: str) -> list[str]:
-    """``genpost run JOB --frames A-B --progress openjd`` (progress lines the node can parse)."""
-    return [*genpost, "run", os.fspath(job_file), "--frames", frames, "--progress", "openjd"]
+def run_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], frames: str, *, force: bool = False) -> list[str]:
+    """``genpost run JOB --frames A-B --progress openjd [--force]`` (progress lines the node can
+    parse; ``--force`` hands over an output folder another job owns and redoes its frames)."""
+    argv = [*genpost, "run", os.fspath(job_file), "--frames", frames, "--progress", "openjd"]
+    return [*argv, "--force"] if force else argv
+
+
+#: What ``genpost run`` says (exit 3) when the output folder holds another job's results
+#: (genpost_houdini.farm.workunit's FolderOwnedError).
+FOLDER_OWNED_MARK = "belongs to another"
+
+
+def folder_owned(returncode: int | None, tail: str) -> bool:
+    """True when a failed run was refused because another job owns the output folder."""
+    return returncode == 3 and FOLDER_OWNED_MARK in tail
 
 
 def openjd_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], bundle: str | os.PathLike[str]) -> list[str]:

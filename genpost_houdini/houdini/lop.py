@@ -213,12 +213,12 @@ def prepare_job(node: "hou.OpNode") -> tuple[str, dict[str, Any], Path]:
 
 def run_job_with_interrupt(
     node: "hou.OpNode", kind: str, job_file: Path, frames: str, log: Path,
-    *, runner: Callable[..., process.ProcessResult] = process.run_interruptible,
+    *, runner: Callable[..., process.ProcessResult] = process.run_interruptible, force: bool = False,
 ) -> process.ProcessResult:
     """Run ``genpost run JOB --frames A-B --progress openjd`` under a
     ``hou.InterruptableOperation`` with a progress dialog; Esc stops the child process."""
     hou = _hou()
-    argv = jobs.run_argv(env.genpost_command(), job_file, frames)
+    argv = jobs.run_argv(env.genpost_command(), job_file, frames, force=force)
     title = f"GenPost {kind} ({node.path()})"
     state: dict[str, Any] = {"fraction": 0.0, "status": "starting genpost"}
     with hou.InterruptableOperation(title, long_operation_name=title, open_interrupt_dialog=True) as op:
@@ -248,6 +248,18 @@ def _tell(message: str, severity: str = "Message") -> None:
         print(message)
 
 
+def _ask_replace(message: str) -> bool:
+    """Ask whether to replace another job's results (a Replace / Cancel dialog in the UI; in
+    hython, with no one to ask, the answer is no and the message is printed)."""
+    hou = _hou()
+    if not hou.isUIAvailable():
+        print(message)
+        return False
+    choice = hou.ui.displayMessage(message, buttons=("Replace", "Cancel"), severity=hou.severityType.Warning,
+                                   default_choice=1, close_choice=1, title="GenPost")
+    return choice == 0
+
+
 def _reload(node: "hou.OpNode") -> None:
     """Turn Load from Disk on and make the inner Sublayer LOP read the file again (SideFX Labs
     File Cache: enableLoadFromDisk, then the reader's ``reload`` button)."""
@@ -269,6 +281,16 @@ def on_generate(kwargs: Mapping[str, Any]) -> bool:
         kind, params, job_file = prepare_job(node)
         log = process.log_file_for(params["out"], kind)
         result = run_job_with_interrupt(node, kind, job_file, params["frames"], log)
+        if not result.interrupted and jobs.folder_owned(result.returncode, result.tail):
+            # The artist changed a parameter that makes this another job (a seed, a plate):
+            # like a File Cache's Save to Disk, the node may replace its folder, but only if asked.
+            reason = next((line for line in reversed(result.tail.splitlines()) if jobs.FOLDER_OWNED_MARK in line), "")
+            if not _ask_replace(f"GenPost {label}: {reason.strip()}\n\nReplace the results in {params['out']} "
+                                f"with this node's job? Its frames are then computed again."):
+                _tell(f"GenPost {label}: nothing was changed in {params['out']}. Choose another Output "
+                      f"Folder, or press Generate again and choose Replace.", "Warning")
+                return False
+            result = run_job_with_interrupt(node, kind, job_file, params["frames"], log, force=True)
     except GenpostError as exc:
         _tell(f"GenPost {label}: {exc}", "Error")
         return False

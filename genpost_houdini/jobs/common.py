@@ -45,22 +45,29 @@ NOT_IDENTITY = frozenset({"frames", "out", "allow_pickle"})
 
 def job_identity(kind: str, params: Mapping[str, Any], path_params: Sequence[str] = ()) -> dict[str, Any]:
     """The identity of a job for its output folder's manifest: its kind and every parameter
-    but those in :data:`NOT_IDENTITY`, with the ``path_params`` made absolute (so a relative
-    path given from another folder names the same input)."""
-    import os
-
+    but those in :data:`NOT_IDENTITY`, with the ``path_params`` made absolute and frame tokens
+    written ``####`` (so ``plate.$F4.exr`` given from another folder names the same input)."""
     values: dict[str, Any] = {}
     for name in sorted(params):
         if name in NOT_IDENTITY:
             continue
         value = params[name]
         if name in path_params and value not in (None, "", []):
-            if isinstance(value, (list, tuple)):
-                value = [os.path.abspath(os.fspath(v)) for v in value]
-            elif isinstance(value, (str, os.PathLike)):
-                value = os.path.abspath(os.fspath(value))
+            value = [_canonical_path(v) for v in value] if isinstance(value, (list, tuple)) else _canonical_path(value)
         values[name] = value
     return {"kind": kind, "parameters": values}
+
+
+def _canonical_path(value: Any) -> str:
+    import os
+
+    from ..shot.frames import FrameSeq
+
+    text = os.path.abspath(os.fspath(value))
+    try:
+        return FrameSeq.parse(text).hash_pattern
+    except UsageError:  # no frame token: a plain file or folder
+        return text
 
 
 def claim_output(out_dir: Path, job: Mapping[str, Any], *, force: bool) -> "Manifest":

@@ -1,12 +1,13 @@
 """Crowd replication: element sequences placed in 3D on a region prim, locked to the shot.
 
-Instances are attached to world positions and rendered per frame from the shot camera as
-camera-facing cards, so scale, perspective and parallax follow the camera; the set's depth
-render occludes them. Placement and variation derive from (seed, instance id); each frame is
-rendered from the frame number alone, so any chunking gives identical pixels.
+People are attached to world positions (walkers to paths across the region) and rendered per
+frame from the shot camera as camera-facing cards, so scale, perspective and parallax follow
+the camera; the set's depth render occludes them. Placement and variation derive from (seed,
+instance id) and the shot range; each frame is rendered from the frame number alone, so any
+chunking gives identical pixels.
 
-Outputs: ``crowd.####.exr`` (R,G,B,A premultiplied scene-linear, Z, crowd_id), the element
-sprites under ``sprites/``, and ``crowd.usda`` (a PointInstancer lighters sublayer).
+Outputs: ``crowd.####.exr`` (R,G,B,A premultiplied scene-linear, Z, crowd_id, shadow), the
+element sprites under ``sprites/``, and ``crowd.usda`` (a PointInstancer lighters sublayer).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..limits import MAX_VARIANTS, bounded
 from ..progress import ProgressFn
 from ..provenance import file_stamp, hash_data, make_provenance
 from ..seeds import derive_seed
+from ..shot import DEPTH_KINDS
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
 from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
                      layer_is_current, merge_params, run_frames)
@@ -44,6 +46,7 @@ JOB_PARAMS: dict[str, Any] = {
     "source_matte": "",  # a pattern or a list matching "source"
     "source_frames": "",
     "depth": None,
+    "depth_kind": "planar",
     "frames": None,
     "count": 100,
     "seed": 0,
@@ -58,6 +61,16 @@ JOB_PARAMS: dict[str, Any] = {
     "runtime": "auto",
     "allow_pickle": False,
     "plate": "",
+    "walkers": 0.3,
+    "facing": "random",
+    "look_at": "",
+    "walk_direction": "",
+    "colourways": 6,
+    "height_sd": 0.04,
+    "light_direction": "",
+    "shadow_density": 0.6,
+    "haze_distance": 1500.0,
+    "shutter": -1.0,  # -1: the camera's shutter:open/close when authored, else 0.5
 }
 PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate", "model")
 
@@ -67,6 +80,27 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]
     return [str(value)]
+
+
+def _expand_libraries(sources: list[str]) -> list[str]:
+    """A source that is a folder holding ``library.json`` (``genpost samples crowd DIR``) stands
+    for every element pattern of that library."""
+    import json
+
+    out: list[str] = []
+    for src in sources:
+        index = Path(src) / "library.json"
+        if Path(src).is_dir() and index.is_file():
+            try:
+                patterns = json.loads(index.read_text(encoding="utf-8"))["sources"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                from ..errors import BadInputError
+
+                raise BadInputError(f"crowd library {index} is unreadable: {exc}") from exc
+            out += [str(Path(src) / p) for p in patterns]
+        else:
+            out.append(src)
+    return out
 
 
 @dataclass
@@ -92,11 +126,24 @@ class CrowdParams:
     runtime: str = "auto"
     allow_pickle: bool = False
     plate: str = ""
+    walkers: float = 0.3
+    facing: str = "random"
+    look_at: str = ""
+    walk_direction: str = ""
+    colourways: int = 6
+    height_sd: float = 0.04
+    light_direction: str = ""
+    shadow_density: float = 0.6
+    haze_distance: float = 1500.0
+    shutter: float = 0.5
+    depth_kind: str = "planar"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
         v = merge_params("crowd", JOB_PARAMS, params)
-        sources = _as_list(v["source"])
+        if str(v.get("depth_kind") or "planar") not in DEPTH_KINDS:
+            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {v['depth_kind']!r}")
+        sources = _expand_libraries(_as_list(v["source"]))
         mattes = _as_list(v["source_matte"])
         if mattes and len(mattes) != len(sources):
             raise UsageError(f"{len(mattes)} --source-matte for {len(sources)} --source: give one matte per source, or none")
@@ -104,6 +151,27 @@ class CrowdParams:
         sf = v.get("source_frames") or ""
         generator = str(v["generator"] or "")
         variants = bounded("--variants", v["variants"], 0, MAX_VARIANTS)
+        from ..crowd.look import parse_vector
+
+        facing = str(v.get("facing") or "random")
+        if facing not in ("random", "camera"):
+            parse_vector(facing, "--facing")
+        for name, flag in (("look_at", "--look-at"), ("walk_direction", "--walk-direction"), ("light_direction", "--light-direction")):
+            parse_vector(v.get(name) or None, flag)
+        checks = [
+            (0.0 <= float(v["walkers"]) <= 1.0, f"--walkers must be a fraction 0..1 (got {v['walkers']})"),
+            (0.0 <= float(v["height_sd"]) <= 0.3, f"--height-sd must be 0..0.3 (got {v['height_sd']})"),
+            (0.0 <= float(v["shadow_density"]) <= 1.0, f"--shadow-density must be 0..1 (got {v['shadow_density']})"),
+            (float(v["haze_distance"]) >= 0.0, f"--haze-distance must be 0 (off) or more (got {v['haze_distance']})"),
+            (float(v["shutter"]) == -1.0 or 0.0 <= float(v["shutter"]) <= 1.0,
+             f"--shutter must be 0..1 frames, or -1 for the camera's (got {v['shutter']})"),
+            (float(v["min_spacing"]) > 0.0, f"--min-spacing must be a positive distance (got {v['min_spacing']})"),
+            (int(v["count"]) >= 1, "--count must be at least 1"),
+        ]
+        bounded("--colourways", v["colourways"], 1, 64)
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
         if variants and generator in ("", "none", "classical"):
             raise UsageError(
                 "--variants needs a generative backend (e.g. --generator wan-vace --model DIR): the default "
@@ -131,6 +199,17 @@ class CrowdParams:
             runtime=str(v.get("runtime") or "auto"),
             allow_pickle=bool(v.get("allow_pickle")),
             plate=str(v.get("plate") or ""),
+            walkers=float(v["walkers"]),
+            facing=facing,
+            look_at=str(v.get("look_at") or ""),
+            walk_direction=str(v.get("walk_direction") or ""),
+            colourways=int(v["colourways"]),
+            height_sd=float(v["height_sd"]),
+            light_direction=str(v.get("light_direction") or ""),
+            shadow_density=float(v["shadow_density"]),
+            haze_distance=float(v["haze_distance"]),
+            shutter=float(v["shutter"]),
+            depth_kind=str(v.get("depth_kind") or "planar"),
         )
 
 
@@ -141,14 +220,27 @@ class CrowdParams:
 
 class CrowdReplication:
     def __init__(self, params: CrowdParams, out_dir: str | os.PathLike[str], *, progress: ProgressFn | None = None):
-        from ..crowd.placement import place_instances, up_vector
+        from ..crowd.look import Look, camera_lens, camera_shutter, choose_light, parse_vector, plate_grade
+        from ..crowd.placement import clamp_count, place_crowd
+        from ..crowd.region import Region
         from ..crowd.sources import load_source
+        from ..crowd.variation import design_colourways, look_stats
         from ..shot.shot import Shot
 
         self.params = params
         self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
-        self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames)
+        self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames,
+                              plate=params.plate or None, depth_kind=params.depth_kind)
+        stage = self.shot.camera.stage
+        first = self.shot.frames[0]
+        # The region first: the count is bounded by what it holds before anything is allocated.
+        self.region = Region.read(stage, params.region, first)
+        self.up = self.region.up
+        count, self.capacity, self.count_note = clamp_count(self.region, params.count, params.min_spacing)
+        if self.count_note:
+            log.warning(self.count_note)
+            self.progress(0.0, self.count_note)
         self.sources = [
             load_source(
                 i,
@@ -162,18 +254,41 @@ class CrowdReplication:
         self.model_provenance: dict[str, Any] = {}
         if params.variants:
             self.sources += self._generated_variants()
-        stage = self.shot.camera.stage
-        self.up = up_vector(stage)
-        self.instances = place_instances(
-            stage,
-            params.region,
-            count=params.count,
+        from pxr import UsdGeom
+
+        light, light_source, light_angle = choose_light(parse_vector(params.light_direction or None, "--light-direction"),
+                                                        stage, first, self.region)
+        mpu = float(UsdGeom.GetStageMetersPerUnit(stage) or 1.0)
+        self.look = Look(light=light, light_source=light_source, light_angle=light_angle,
+                         shadow_density=params.shadow_density,
+                         haze_distance=params.haze_distance / mpu if params.haze_distance > 0 else 0.0,
+                         lens=camera_lens(self.shot, first), meters_per_unit=mpu,
+                         shutter=params.shutter if params.shutter >= 0 else camera_shutter(self.shot, first))
+        grade = plate_grade(self.shot, self.region, self.shot.frames)
+        if grade:
+            for key in ("gain", "lift", "haze_colour", "ground_luma"):
+                if key in grade:
+                    setattr(self.look, key, grade[key])
+        facing: Any = params.facing if params.facing in ("random", "camera") else parse_vector(params.facing, "--facing")
+        self.layout = place_crowd(
+            self.region,
+            [s.element for s in self.sources],  # type: ignore[misc]
+            count=count,
             seed=params.seed,
-            source_lengths=[len(s.sprites) for s in self.sources],
-            frame=params.frames[0],
-            min_spacing=params.min_spacing,
+            frames=self.shot.frames,
+            fps=self.shot.camera.fps,
+            spacing=params.min_spacing,
+            walkers=params.walkers,
+            facing=facing,
+            look_at=parse_vector(params.look_at or None, "--look-at"),
+            walk_direction=parse_vector(params.walk_direction or None, "--walk-direction"),
             person_height=params.person_height,
+            height_sd=params.height_sd,
+            colourways=params.colourways,
+            camera_pos=self.shot.camera.view(first, 16, 16).position,
         )
+        self.instances = self.layout.instances
+        self.matrices = design_colourways([look_stats(s.sprites, s.variation) for s in self.sources], params.colourways)
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
 
     def _generated_variants(self) -> list[Any]:
@@ -192,7 +307,7 @@ class CrowdReplication:
         p = self.params
         generator = get_generator(p.generator, **p.generator_options())
         self.model_provenance = dict(generator.provenance())
-        out = []
+        out: list[Any] = []
         for src in list(self.sources):
             alpha = src.sprites[..., 3]
             straight = np.where(alpha[..., None] > 1e-3, src.sprites[..., :3] / np.maximum(alpha[..., None], 1e-3), 0.18)
@@ -231,7 +346,7 @@ class CrowdReplication:
     def job_key(self) -> str:
         p = self.params
         return hash_data(
-            "crowd-v1",
+            "crowd-v2",
             file_stamp(p.stage),
             self.shot.camera.prim_path,
             dataclasses.asdict(p),
@@ -239,27 +354,42 @@ class CrowdReplication:
             [[file_stamp(path) for path in _source_files(s)] for s in self.sources],
         )
 
-    def source_index(self, inst: Any, frame: int) -> int:
-        """Which element frame an instance shows at ``frame`` (loops; from frame numbers only)."""
-        n = len(self.sources[inst.source].sprites)
-        return (frame - self.shot.frames[0] + inst.offset) % n
+    def shutter_times(self, frame: int) -> list[float]:
+        """Sub-frame offsets across the shutter (centred on the frame, inside the shot)."""
+        half = self.look.shutter / 2.0
+        if half <= 0:
+            return [0.0]
+        lo, hi = self.shot.frames[0], self.shot.frames[-1]
+        return [min(max(frame + t, lo), hi) - frame for t in np.linspace(-half, half, 5)]
 
     def render(self, frame: int) -> dict[str, np.ndarray]:
-        from ..crowd.render import render_crowd
+        from ..crowd.render import render_frame
 
-        view = self.shot.view(frame)
+        times = self.shutter_times(frame)
+        width, height = self.shot.resolution
+        views = [self.shot.camera.view(frame + t, width, height) for t in times]
         depth = self.shot.read("depth", frame)
-        return render_crowd(
-            self.instances,
-            lambda inst: self.sources[inst.source].sprites[self.source_index(inst, frame)],
-            lambda inst: self.sources[inst.source].aspect,
-            view.K,
-            view.world_to_camera,
-            view.width,
-            view.height,
-            self.up,
-            depth,
-        )
+        exposure = None
+        if self.shot.plate is not None and self.look.ground_luma > 0:
+            exposure = self._exposure(frame, views[len(views) // 2])
+        return render_frame(self.layout, self.sources, self.matrices, frame, views, times, self.up, depth, self.look, exposure)
+
+    def _exposure(self, frame: int, view: Any) -> Any:
+        """Per person, the plate's brightness beside the feet relative to the region's."""
+        from ..crowd.look import local_exposure
+        from ..geometry import project
+
+        plate = self.shot.read("plate", frame)
+        e1, e2 = self.region.basis
+
+        def factors(positions: np.ndarray, depth: np.ndarray) -> np.ndarray:
+            offsets = np.array([e1, -e1, e2, -e2, (e1 + e2) * 0.7, -(e1 + e2) * 0.7]) * 0.45
+            pts = positions[:, None, :] + offsets[None, :, :]
+            uv, z = project(pts, view)
+            uv = np.where((z > 1e-3)[..., None], uv, np.nan)
+            return local_exposure(plate, uv, self.look.ground_luma)
+
+        return factors
 
     def provenance(self, inputs_hash: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         consent_missing = self.params.no_consent_record
@@ -273,8 +403,12 @@ class CrowdReplication:
             extra={
                 "sources": [s.provenance() for s in self.sources],
                 "no_consent_record": consent_missing,
-                "instances": [[i.id, i.source, self.sources[i.source].provenance()["consent_reference"], i.offset, int(i.flip)] for i in self.instances],
-                "instance_fields": ["id", "source", "consent_reference", "offset", "flip"],
+                "instances": [[i.id, i.source, self.sources[i.source].provenance()["consent_reference"], i.offset, int(i.flip),
+                               i.variant, int(i.walking)] for i in self.instances],
+                "instance_fields": ["id", "source", "consent_reference", "offset", "flip", "colourway", "walking"],
+                "look": self.look.to_json(),
+                "count_requested": self.params.count,
+                "region_capacity": self.capacity,
                 **(extra or {}),
             },
         )
@@ -300,7 +434,8 @@ class CrowdReplication:
             path = exr.write_exr(
                 self.output.path(t),
                 channels,
-                kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "Z": "depth", "crowd_id": "id"},
+                kinds={"R": "colour", "G": "colour", "B": "colour", "A": "colour", "Z": "depth", "crowd_id": "id",
+                       "shadow": "mask"},
                 compression=OUTPUT_COMPRESSION,
                 metadata=self.provenance(inputs_hash, {"frame": t}),
                 colourspace="ACEScg",
@@ -330,6 +465,10 @@ class CrowdReplication:
             "written": format_frames(written),
             "skipped": format_frames(skipped),
             "instances": len(self.instances),
+            "walkers": sum(1 for i in self.instances if i.walking),
+            "count_requested": self.params.count,
+            "region_capacity": self.capacity,
+            "notes": list(self.layout.notes),
             "visible_instances": len(visible) if written else None,  # counted over frames written now
             "seconds": round(time.perf_counter() - started, 3),
         }
@@ -342,8 +481,9 @@ class CrowdReplication:
             LAYER_NAME,
             camera=self.shot.camera,
             frames=self.shot.frames,
-            instances=self.instances,
+            layout=self.layout,
             sources=self.sources,
+            matrices=self.matrices,
             up=self.up,
             provenance=self.provenance(key),
         )

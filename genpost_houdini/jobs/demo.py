@@ -26,14 +26,14 @@ def run_demo(
     resolution: tuple[int, int] = (960, 540),
     generator: str = "classical",
     seed: int = 0,
-    crowd_count: int = 120,
+    crowd_count: int = 160,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Build the bundled shot under ``out/shot``, extend it into ``out/setext``, measure it, and
     write ``out/contact_sheet.png`` and ``out/qc.json`` / ``out/qc.md``. Returns a summary."""
     from ..imageio import exr
     from ..jobs.set_extension import run_job
-    from ..qc.contact_sheet import source_view, to_srgb8, write_contact_sheet
+    from ..qc.contact_sheet import crowd_detail, source_view, to_srgb8, write_contact_sheet
     from ..qc.warping import format_error, warping_error
     from ..samples.street import build_street
     from ..shot.frames import FrameSeq, format_frames
@@ -61,19 +61,25 @@ def run_demo(
     report(0.7, "crowd on the pavement")
     from ..jobs.crowd_replication import CrowdParams, CrowdReplication
     from ..qc.crowd import crowd_qc
-    from ..samples.extras import build_extras
+    from ..samples.scene import StreetScene
 
-    extras = build_extras(out / "shot" / "extras", frames=24, height=192)
+    # The bundled extras library (written beside the shot) on the sunlit pavement, graded to the
+    # plate, lit by the shot's sun (the direction its light travels).
+    sun = -StreetScene().sun_dir
     crowd_job = CrowdReplication(
         CrowdParams.from_mapping({
-            "stage": info["stage"], "camera": info["camera"], "region": info["crowd_region"], "source": extras,
-            "depth": info["depth"], "frames": format_frames(shot_frames), "count": crowd_count, "seed": seed,
+            "stage": info["stage"], "camera": info["camera"], "region": info["crowd_region"],
+            "source": list(info["crowd_sources"]), "depth": info["depth"], "plate": info["plate"],
+            "frames": format_frames(shot_frames), "count": crowd_count, "seed": seed,
+            "light_direction": ",".join(f"{v:.6f}" for v in sun),
+            # The bundled plate is a CG render without motion blur: the crowd matches it.
+            "shutter": 0.0,
         }),
         out / "crowd",
         progress=lambda f, m: report(0.7 + 0.1 * f, m),
     )
     crowd_result = crowd_job.run()
-    crowd_result["qc"] = crowd_qc(crowd_job, shot_frames, plate=str(setext_dir / "setext.####.exr"))
+    crowd_result["qc"] = crowd_qc(crowd_job, shot_frames, plate=info["plate"])
 
     report(0.8, "measuring temporal stability")
     shot = Shot.open(info["stage"], camera=info["camera"], depth=info["depth"], frames=shot_frames, plate=info["plate"], mask=info["extend"])
@@ -99,9 +105,11 @@ def run_demo(
         out_img = exr.read_exr(images.path(f), ["R", "G", "B", "source"])
         tiles = [("plate (before)", to_srgb8(plate)), ("set extension (after)", to_srgb8(out_img.get(["R", "G", "B"])))]
         tiles.append(("source: grey plate, blue other frame, green keyframe, orange generated", source_view(out_img.channel("source"))))
-        crowd = exr.read_exr(out / "crowd" / f"crowd.{f:04d}.exr", ["R", "G", "B", "A"])
-        over = crowd.get(["R", "G", "B"]) + out_img.get(["R", "G", "B"]) * (1.0 - crowd.channel("A")[..., None])
-        tiles.append(("+ crowd", to_srgb8(over)))
+        crowd = exr.read_exr(out / "crowd" / f"crowd.{f:04d}.exr", ["R", "G", "B", "A", "shadow"])
+        under = out_img.get(["R", "G", "B"]) * (1.0 - crowd.channel("shadow")[..., None])
+        over = crowd.get(["R", "G", "B"]) + under * (1.0 - crowd.channel("A")[..., None])
+        tiles.append(("+ crowd (shadow channel under it)", to_srgb8(over)))
+        tiles.append(("crowd, detail", crowd_detail(to_srgb8(over), crowd.channel("A"))))
         rows.append((f"frame {f}", tiles))
     sheet = write_contact_sheet(out / "contact_sheet.png", rows, title=f"genpost set extension, bundled street shot, generator {generator}, keyframes {result['keyframes']}")
 
@@ -131,9 +139,21 @@ def run_demo(
     if truth_error is not None:
         lines.append(f"- mean absolute error vs the full set render, inside the extension: {truth_error:.4f}")
     cq = crowd_result["qc"]
+    closest = cq["closest_pair"]
+    sliding = cq["foot_sliding"]
     lines += [
-        f"- crowd: {crowd_result['instances']} instances on {info['crowd_region']}; warping error {format_error(cq['warping_error'])} "
-        f"(plate {format_error(cq['plate_warping_error'])}); repeated neighbour pairs: {len(cq['repeated_neighbour_pairs'])}",
+        f"- crowd: {crowd_result['instances']} people ({crowd_result['walkers']} walking) from "
+        f"{len(info['crowd_sources'])} library people on {info['crowd_region']}; "
+        f"warping error {format_error(cq['warping_error'])} (plate {format_error(cq['plate_warping_error'])})",
+        f"- crowd looks (appearance clusters, middle frame): {cq['looks']} among {cq['visible_instances_mid_frame']} "
+        f"visible people; biggest look {100 * (cq['biggest_look_share'] or 0):.0f} % of them; "
+        f"{cq['planned_looks_visible']} source/colourway looks dealt",
+        f"- crowd closest pair: {closest['distance']} scene units (ids {closest['ids']}, frame {closest['frame']}); "
+        f"spacing asked {cq['min_spacing']}",
+        f"- crowd foot sliding (planted feet, walkers): max {sliding['max']} mean {sliding['mean']} scene units/frame "
+        f"over {sliding['samples']} samples",
+        f"- crowd shadow under the feet of {100 * (cq['shadow_under_people'] or 0):.0f} % of visible people; "
+        f"repeated neighbour pairs: {len(cq['repeated_neighbour_pairs'])}",
     ]
     lines += ["", f"Contact sheet: {sheet.name}. Images: setext/setext.####.exr. USD layers: setext/setext.usda, crowd/crowd.usda."]
     write_text_atomic(out / "qc.md", "\n".join(lines) + "\n")

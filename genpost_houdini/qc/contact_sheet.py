@@ -31,6 +31,27 @@ def source_view(source: np.ndarray) -> np.ndarray:
     return SOURCE_COLOURS[codes]
 
 
+def crowd_detail(image: np.ndarray, alpha: np.ndarray, *, aspect: float | None = None, margin: float = 0.25) -> np.ndarray:
+    """A crop of ``image`` (H, W, 3 uint8) around where ``alpha`` > 0.05, widened by ``margin``
+    and to the image's aspect, upscaled back to the image's size (nearest pixels stay visible)."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    ys, xs = np.nonzero(alpha > 0.05)
+    if not len(ys):
+        return image
+    aspect = aspect or w / h
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    ch, cw = (y1 - y0) * (1 + 2 * margin), (x1 - x0) * (1 + 2 * margin)
+    ch, cw = max(ch, cw / aspect, 24.0), max(cw, ch * aspect, 24.0 * aspect)
+    ch, cw = min(ch, h), min(cw, w)
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    top = int(np.clip(round(cy - ch / 2), 0, h - ch))
+    left = int(np.clip(round(cx - cw / 2), 0, w - cw))
+    crop = image[top:top + int(ch), left:left + int(cw)]
+    return np.asarray(Image.fromarray(crop).resize((w, h), Image.Resampling.LANCZOS))
+
+
 def write_contact_sheet(
     path: str | os.PathLike[str],
     rows: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]]],

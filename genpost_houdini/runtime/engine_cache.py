@@ -145,6 +145,7 @@ class CacheEntry:
             "created": self.created,
             "created_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)) if self.created else None,
             "build_seconds": self.meta.get("build_seconds"),
+            "parity": self.meta.get("parity") if key.get("backend") == "tensorrt" else self.meta.get("parity_max_abs_diff"),
             "valid": self.valid,
             "problem": self.problem,
         }

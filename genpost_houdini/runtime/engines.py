@@ -71,7 +71,8 @@ def build_entries(
         precision = precision or choice.dtype
         transformer = load_transformer(model, dtype=precision, device=choice.device, allow_pickle=allow_pickle)
         onnx_entry = ensure_onnx(transformer, cache=cache, precision=precision, validate=False)
+        engine = ensure_engine(onnx_entry, profile or ShapeProfile.parse(preset="480p"), precision=precision, cache=cache,
+                               reference=transformer)  # checked against PyTorch, recorded in the entry
         del transformer
-        engine = ensure_engine(onnx_entry, profile or ShapeProfile.parse(preset="480p"), precision=precision, cache=cache)
         return [(onnx_entry, "onnx"), (engine, "engine")]
     raise UsageError(f"engine build: unknown runtime {runtime!r} (onnxruntime or tensorrt)")

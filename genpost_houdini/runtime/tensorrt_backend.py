@@ -21,6 +21,10 @@ from .profile import ShapeProfile
 log = logging.getLogger("genpost.runtime")
 
 PLAN_FILE = "denoiser.plan"
+#: Largest |TensorRT - PyTorch| accepted at build time, per engine precision (the same inputs,
+#: PyTorch in the transformer's own precision). An engine that misses it is kept in the cache
+#: (so it is not rebuilt every run) with ``parity.passed`` false, and ``--runtime auto`` skips it.
+PARITY_ATOL = {"float32": 1e-3, "float16": 3e-2, "bfloat16": 6e-2}
 UNAVAILABLE_HINT = "install the tensorrt extra on a GPU machine; using --runtime torch works everywhere"
 
 
@@ -115,6 +119,66 @@ def build_engine(
         fh.write(serialized)
 
 
+def parity_shapes(profile: ShapeProfile) -> list[tuple[int, int, int, int]]:
+    """Latent (frames, height, width, text_len) shapes a new engine is checked at: the profile's
+    min and opt (max is often too large to run twice in a check)."""
+    from .profile import VAE_SPATIAL, VAE_TEMPORAL
+
+    out = []
+    for i in (0, 1):
+        shape = ((profile.frames[i] - 1) // VAE_TEMPORAL + 1, profile.height[i] // VAE_SPATIAL,
+                 profile.width[i] // VAE_SPATIAL, profile.text_len[i])
+        if shape not in out:
+            out.append(shape)
+    return out
+
+
+def check_engine_parity(plan_path: str | os.PathLike[str], profile: ShapeProfile, reference: Any, *,
+                        precision: str) -> dict[str, Any]:
+    """Run the engine and the PyTorch ``reference`` transformer on the same random inputs at
+    :func:`parity_shapes`; the record stored as the cache entry's ``parity`` (not verified
+    without a GPU)."""
+    import torch
+
+    from .onnx_export import example_inputs, torch_reference, transformer_device, transformer_dtype
+
+    runner = TrtRunner(plan_path, profile)
+    atol = PARITY_ATOL.get(precision, PARITY_ATOL["float32"])
+    worst = 0.0
+    shapes = parity_shapes(profile)
+    for i, (f, h, w, t) in enumerate(shapes):
+        inputs = example_inputs(reference.config, frames=f, height=h, width=w, text_len=t, seed=200 + i,
+                                dtype=transformer_dtype(reference), device=transformer_device(reference))
+        ref = torch_reference(reference, inputs)
+        got = runner(inputs).float().cpu().numpy()
+        if got.shape != ref.shape:
+            raise OutputCheckError(f"TensorRT engine {plan_path}: output {got.shape} != PyTorch {ref.shape}")
+        worst = max(worst, float(abs(got - ref).max()))
+    passed = worst <= atol
+    log.log(logging.INFO if passed else logging.WARNING, "TensorRT engine parity vs PyTorch: max abs diff %.3g (%s %g)",
+            worst, "within" if passed else "OVER", atol)
+    return {"checked": True, "passed": bool(passed), "max_abs_diff": worst, "atol": atol,
+            "shapes": [list(s) for s in shapes], "reference": f"torch {torch.__version__}"}
+
+
+def parity_passed(entry: CacheEntry) -> bool:
+    """True when the engine's build-time parity check against PyTorch passed and is recorded."""
+    parity = entry.meta.get("parity") or {}
+    return bool(parity.get("checked")) and parity.get("passed") is True
+
+
+def verified_engines(cache: EngineCache, onnx_sha256: str, precision: str, identity: Mapping[str, str]) -> list[CacheEntry]:
+    """Valid engines of this ONNX and precision, built by this TensorRT version on this GPU
+    (``identity``: tensorrt_version, compute_capability, device_name), whose parity passed."""
+    return cache.find(
+        lambda e: e.key.get("backend") == "tensorrt"
+        and e.key.get("onnx_sha256") == onnx_sha256
+        and e.key.get("precision") == precision
+        and all(e.key.get(k) == v for k, v in identity.items())
+        and parity_passed(e)
+    )
+
+
 def ensure_engine(
     onnx_entry: CacheEntry,
     profile: ShapeProfile,
@@ -122,8 +186,13 @@ def ensure_engine(
     precision: str,
     cache: EngineCache | None = None,
     device_index: int = 0,
+    reference: Any = None,
 ) -> CacheEntry:
-    """The cached engine for (ONNX, profile, precision, TensorRT version, GPU), built when missing."""
+    """The cached engine for (ONNX, profile, precision, TensorRT version, GPU), built when missing.
+
+    With ``reference`` (the PyTorch transformer) a new engine is checked against it and the
+    result recorded in its entry (``parity``); without, the entry records that it was not
+    checked, and ``--runtime auto`` will not pick it."""
     cache = cache or EngineCache()
     key = engine_key(onnx_entry, profile, precision, device_index)
     config = onnx_entry.meta.get("config") or {}
@@ -133,7 +202,11 @@ def ensure_engine(
     def build(folder: Path) -> dict[str, Any]:
         log.info("building a TensorRT engine (%s, %s); this takes minutes", precision, profile.spec())
         build_engine(onnx_entry.file(ONNX_FILE), folder / PLAN_FILE, shapes, precision=precision, onnx_precision=onnx_precision)
-        return {"config": config, "onnx_entry": onnx_entry.name}
+        if reference is not None:
+            parity = check_engine_parity(folder / PLAN_FILE, profile, reference, precision=precision)
+        else:
+            parity = {"checked": False, "passed": False, "reason": "built without a PyTorch reference"}
+        return {"config": config, "onnx_entry": onnx_entry.name, "parity": parity}
 
     entry, _ = cache.get_or_build(key, build)
     return entry

@@ -75,8 +75,8 @@ class StreetScene:
     cut_height: float = CUT_HEIGHT
     set_end_z: float = SET_END_Z
     sun: tuple[float, float, float] = (0.45, 0.85, 0.30)
-    #: Crowd region: the right pavement strip (x0, x1, z_near, z_far, y).
-    crowd_region: tuple[float, float, float, float, float] = (6.6, 9.6, -16.0, -48.0, KERB_HEIGHT)
+    #: Crowd region: the left pavement strip, in the sun (x0, x1, z_near, z_far, y).
+    crowd_region: tuple[float, float, float, float, float] = (-9.6, -6.6, -16.0, -48.0, KERB_HEIGHT)
 
     @property
     def sun_dir(self) -> np.ndarray:

@@ -11,7 +11,8 @@
   extension is), ``depth.####.exr`` (``Z``: camera-space depth, finite everywhere),
   ``extend.####.exr`` (``mask``: 1 = generate, 0 = keep the plate) and ``truth.####.exr`` (the
   full set as the extension should look, for QC);
-- ``shot.json``: :meth:`SampleShot.to_json`.
+- ``shot.json``: :meth:`SampleShot.to_json`;
+- ``extras/``: the bundled extras library (:mod:`.extras`), its patterns in ``crowd_sources``.
 
 The renderer reads the camera back from the written stage, so its K and extrinsics are exactly
 what :class:`genpost_houdini.shot.camera.CameraTrack` computes from the USD.
@@ -42,7 +43,7 @@ from . import scene as sc
 log = logging.getLogger("genpost")
 
 #: Bumped whenever the pixels or the stage change, so cached builds are not reused.
-SAMPLE_VERSION = 1
+SAMPLE_VERSION = 2
 STAGE_NAME = "street.usda"
 CAMERA_PATH = "/shot/camera"
 SET_SCOPE = "/shot/set"
@@ -76,6 +77,7 @@ class SampleShot:
     extension_scope: str = EXTENSION_SCOPE
     cut_height: float = sc.CUT_HEIGHT
     seed: int = 0
+    crowd_sources: tuple[str, ...] = ()  # the extras library beside the shot (samples.extras)
 
     @property
     def frames(self) -> list[int]:
@@ -118,6 +120,7 @@ class SampleShot:
             "colourspace": COLOURSPACE,
             "cut_height": self.cut_height,
             "seed": self.seed,
+            "crowd_sources": list(self.crowd_sources),
         }
 
     @classmethod
@@ -129,7 +132,7 @@ class SampleShot:
             plate=data["plate"], depth=data["depth"], extend=data["extend"], truth=data["truth"],
             crowd_region=data["crowd_region"], set_scope=data["set_scope"],
             extension_scope=data["extension_scope"], cut_height=float(data["cut_height"]),
-            seed=int(data["seed"]),
+            seed=int(data["seed"]), crowd_sources=tuple(data.get("crowd_sources") or ()),
         )
 
 
@@ -269,7 +272,7 @@ def author_stage(path: Path, scene: sc.StreetScene, *, first_frame: int, last_fr
     dome.CreateDisplayColorAttr(Vt.Vec3fArray([Gf.Vec3f(0.45, 0.6, 0.9)]))
     dome.GetPrim().SetCustomDataByKey("genpost:role", "sky dome (backdrop)")
 
-    # Crowd region: the right pavement strip, 1 m cells.
+    # Crowd region: the left pavement strip (in the sun), 1 m cells.
     x0, x1, zn, zf, y = scene.crowd_region
     cells = []
     nx = max(1, int(round(abs(x1 - x0))))
@@ -365,7 +368,7 @@ def build_street(out_dir: str | os.PathLike[str], *, frames: int = 48, width: in
         existing = _existing(out, key)
         if existing is not None:
             log.info("samples street: reusing the build in %s", out)
-            return existing
+            return _with_extras(existing)
     last_frame = first_frame + frames - 1
     shot = SampleShot(
         root=out, stage=out / STAGE_NAME, camera=CAMERA_PATH, first_frame=first_frame,
@@ -385,7 +388,16 @@ def build_street(out_dir: str | os.PathLike[str], *, frames: int = 48, width: in
     data = shot.to_json()
     data["build"] = key
     write_json_atomic(out / "shot.json", data)
-    return shot
+    return _with_extras(shot)
+
+
+def _with_extras(shot: SampleShot) -> SampleShot:
+    """The shot with the bundled extras library written beside it (``extras/``)."""
+    import dataclasses
+
+    from .extras import build_extras_library
+
+    return dataclasses.replace(shot, crowd_sources=build_extras_library(shot.root / "extras").sources)
 
 
 def render_frames(shot: SampleShot, scene: sc.StreetScene, cameras: dict[int, np.ndarray], *,

@@ -49,8 +49,12 @@ class Shot:
     holdout: FrameSeq | None = None
     lens: "Lens | None" = None
     cache_size: int = 12
+    #: How the depth files store depth: "planar" (camera-space Z) or "ray" (distance from the
+    #: camera centre, converted to planar Z with each frame's K when read; shot.rays).
+    depth_kind: str = "planar"
     _resolution: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _cache: "OrderedDict[tuple[str, int], object]" = field(default_factory=OrderedDict, init=False, repr=False)
+    _depth_kind_checked: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def open(
@@ -66,12 +70,14 @@ class Shot:
         undistort: str | None = None,
         redistort: str | None = None,
         base: str | os.PathLike[str] | None = None,
+        depth_kind: str = "planar",
     ) -> "Shot":
         """Open the stage's camera and the sequences; refuse missing frames up front.
 
         ``undistort``/``redistort``: the lens's ST maps (a file or a frame pattern each; both or
         neither)."""
         from .camera import CameraTrack
+        from .rays import DEPTH_KINDS
 
         if not frames:
             raise UsageError("empty frame range")
@@ -83,6 +89,8 @@ class Shot:
 
             resolve = lambda p: os.path.join(os.fspath(base), p) if base is not None and not os.path.isabs(p) else p  # noqa: E731
             lens = Lens(resolve(os.fspath(undistort)), resolve(os.fspath(redistort)))
+        if depth_kind not in DEPTH_KINDS:
+            raise UsageError(f"depth kind must be one of {', '.join(DEPTH_KINDS)}, got {depth_kind!r}")
         track = CameraTrack.open(Path(stage), camera)
         shot = cls(
             camera=track,
@@ -92,6 +100,7 @@ class Shot:
             mask=FrameSeq.parse(mask, base) if mask else None,
             holdout=FrameSeq.parse(holdout, base) if holdout else None,
             lens=lens,
+            depth_kind=depth_kind,
         )
         track.check_frames(shot.frames)
         shot.check_frames(shot.frames)
@@ -199,7 +208,7 @@ class Shot:
             raise UsageError(f"this shot has no {kind} sequence")
         path = seq.path(frame)
         if kind == "depth":
-            value = exr.read_depth(path)
+            value = self._planar_depth(exr.read_depth(path), frame, path)
         elif kind == "plate":
             value = exr.read_rgb(path)
         else:
@@ -215,6 +224,18 @@ class Shot:
                 f"{path} is {got[0]}x{got[1]} but the shot's {what} ({source}) is {expected[0]}x{expected[1]}"
             )
         return value
+
+    def _planar_depth(self, depth: "np.ndarray", frame: int, path: Path) -> "np.ndarray":
+        """``depth`` as planar Z (converted when the shot's depth is ray distance); the first
+        depth frame read is checked against the declared kind (a warning, never an error)."""
+        from .rays import check_depth_kind, to_planar
+
+        height, width = depth.shape
+        K = self.camera.intrinsics(frame, width, height)
+        if not self._depth_kind_checked:
+            self._depth_kind_checked = True
+            check_depth_kind(depth, K, self.depth_kind, str(path))
+        return to_planar(depth, K, self.depth_kind)
 
     def view(self, frame: int) -> "CameraView":
         width, height = self.resolution

@@ -36,10 +36,12 @@ severityType = _Severity
 class _UI:
     def __init__(self) -> None:
         self.messages: list[tuple[str, Any]] = []
+        #: The button index the artist presses in the next dialogs (hou returns the pressed index).
+        self.answers: list[int] = []
 
     def displayMessage(self, text: str, severity: Any = None, **_: Any) -> int:  # noqa: N802 - hou's name
         self.messages.append((text, severity))
-        return 0
+        return self.answers.pop(0) if self.answers else 0
 
 
 class InterruptableOperation:

@@ -128,6 +128,39 @@ def test_generate_interrupt_resume_reuse_and_load(hou, tiny_shot, tmp_path):
     assert [p.stat().st_mtime_ns for p in frames] == stamps
 
 
+def test_generate_after_a_seed_change_asks_before_replacing_the_folder(hou, tiny_shot, tmp_path):
+    """The output folder belongs to one job (issue 13): a node whose seed changed asks the artist
+    before handing the folder over; Cancel leaves every file as it was, Replace redoes the frames."""
+    out = tmp_path / "out"
+    assert lop.on_generate({"node": _setext_node(tiny_shot, out, seed=3)}) is True
+    frames = [out / f"setext.{f:04d}.exr" for f in FRAMES]
+    before = [p.read_bytes() for p in frames]
+    reseeded = _setext_node(tiny_shot, out, seed=4)
+    hou.ui.answers = [1]  # Cancel
+    assert lop.on_generate({"node": reseeded}) is False
+    question, warning = hou.ui.messages[-2], hou.ui.messages[-1]
+    assert "belongs to another setext job" in question[0] and "seed" in question[0] and "Replace" in question[0]
+    assert warning[1] == "Warning" and "nothing was changed" in warning[0]
+    assert [p.read_bytes() for p in frames] == before
+    hou.ui.answers = [0]  # Replace
+    stamps = [p.stat().st_mtime_ns for p in frames]
+    assert lop.on_generate({"node": reseeded}) is True
+    assert all(p.stat().st_mtime_ns != s for p, s in zip(frames, stamps))
+    assert "done" in hou.ui.messages[-1][0]
+
+
+def test_without_a_ui_another_jobs_folder_is_never_replaced(monkeypatch, tiny_shot, tmp_path, capsys):
+    module = fake_hou.make_module(ui_available=False)
+    monkeypatch.setitem(sys.modules, "hou", module)
+    monkeypatch.setenv("HIP", str(tiny_shot))
+    monkeypatch.setenv("GENPOST_PYTHON", sys.executable)
+    out = tmp_path / "out"
+    assert lop.on_generate({"node": _setext_node(tiny_shot, out, seed=3)}) is True
+    assert lop.on_generate({"node": _setext_node(tiny_shot, out, seed=4)}) is False
+    printed = capsys.readouterr().out
+    assert "belongs to another setext job" in printed and "nothing was changed" in printed
+
+
 def test_load_from_disk_off_passes_the_input_through(hou, tiny_shot, tmp_path):
     node = _setext_node(tiny_shot, tmp_path / "out", loadfromdisk=0)
     assert lop.layer_file(node) == "" and lop.layer_loads(node) == 0

@@ -65,31 +65,42 @@ def test_outputs_and_layer(crowd_out: Path) -> None:
 
 
 def test_instances_stand_on_the_region_in_3d(street: dict, crowd_out: Path) -> None:
+    """Feet positions (from the layer) lie on the region; where a person's feet are seen, the
+    crowd's depth there back-projects onto the region's surface."""
     from pxr import Usd, UsdGeom
 
     track = CameraTrack.open(street["stage"], street["camera"])
     stage = Usd.Stage.Open(street["stage"])
     pts = np.array(UsdGeom.Mesh(stage.GetPrimAtPath(street["crowd_region"])).GetPointsAttr().Get(), dtype=np.float64)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
+    layer = Usd.Stage.Open(str(crowd_out / "crowd.usda"))
+    inst = UsdGeom.PointInstancer(layer.GetPrimAtPath("/genpost_crowd/instancer"))
+    ids = list(inst.GetIdsAttr().Get())
+    seen = 0
     for frame in (1001, 1006):
+        pos = np.array(inst.GetPositionsAttr().Get(frame), np.float64)
+        hidden = set(inst.GetInvisibleIdsAttr().Get(frame) or [])
+        on = np.array([i not in hidden for i in ids])
+        p = pos[on]
+        assert (np.abs(p[:, 1] - lo[1]) < 1e-3).all(), "feet on the region's surface"
+        assert (p[:, 0] >= lo[0] - 1e-3).all() and (p[:, 0] <= hi[0] + 1e-3).all()
+        assert (p[:, 2] >= lo[2] - 1e-3).all() and (p[:, 2] <= hi[2] + 1e-3).all()
         img = exr.read_exr(crowd_out / f"crowd.{frame}.exr")
-        ids, alpha, z = img.channel("crowd_id"), img.channel("A"), img.channel("Z")
         view = track.view(frame, img.width, img.height)
+        cam = p @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3]
+        uv = cam @ view.K.T
+        uv = uv[:, :2] / uv[:, 2:3]
         c2w = np.linalg.inv(view.world_to_camera)
-        feet_heights = []
-        for iid in [int(v) for v in np.unique(ids) if v > 0][:15]:
-            ys, xs = np.nonzero((ids == iid) & (alpha > 0.5))
-            if len(ys) < 4:
-                continue
-            rays = np.linalg.inv(view.K) @ np.stack([xs, ys, np.ones_like(xs)]).astype(np.float64)
-            world = (c2w[:3, :3] @ (rays * z[ys, xs])).T + c2w[:3, 3]
-            # Every pixel of a person is within a person's height above the region and over it.
-            assert (world[:, 1] >= lo[1] - 0.1).all() and (world[:, 1] <= hi[1] + 2.1).all()
-            assert (world[:, 0] >= lo[0] - 0.8).all() and (world[:, 0] <= hi[0] + 0.8).all()
-            assert (world[:, 2] >= lo[2] - 0.8).all() and (world[:, 2] <= hi[2] + 0.8).all()
-            feet_heights.append(world[np.argmax(ys), 1] - lo[1])
-        # Feet touch the region, unless a nearer instance hides them.
-        assert feet_heights and np.median(np.abs(feet_heights)) < 0.3
+        idc, z = img.channel("crowd_id"), img.channel("Z")
+        for (x, y), iid in zip(uv, np.array(ids)[on]):
+            xi, yi = int(round(x)), int(round(y - 1))  # the pixel just above the sole
+            if not (0 <= xi < img.width and 0 <= yi < img.height) or idc[yi, xi] != iid:
+                continue  # feet hidden by someone nearer, or by the set
+            ray = np.linalg.inv(view.K) @ np.array([xi, yi, 1.0])
+            world = c2w[:3, :3] @ (ray * z[yi, xi]) + c2w[:3, 3]
+            assert abs(world[1] - lo[1]) < 0.3
+            seen += 1
+    assert seen >= 5
 
 
 def test_occluded_by_the_set(street: dict, crowd_out: Path) -> None:

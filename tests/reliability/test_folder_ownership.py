@@ -85,7 +85,7 @@ def test_chunks_and_ranges_of_one_job_share_the_folder(tmp_path: Path, tiny_shot
     os.chdir(shot_dir)
     try:
         args = setext_args(out, "--frames", "1003-1004", "--shot-frames", "1001-1008", "--json")
-        args[args.index("--plate") + 1] = "plate.####.exr"  # relative: the same file
+        args[args.index("--plate") + 1] = "plate.$F4.exr"  # relative, Houdini token: the same files
         capsys.readouterr()
         assert main(args) == 0
         assert json.loads(capsys.readouterr().out)["skipped"] == "1003-1004"

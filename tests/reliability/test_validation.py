@@ -74,6 +74,9 @@ def test_a_bad_wedge_stops_every_wedge_before_work(tmp_path: Path, setext_args, 
     assert main(["wedge", str(job), "--param", "strength=0.5,5", "--progress", "none"]) == 3
     assert "strength" in capsys.readouterr().err
     assert not (tmp_path / "out").exists(), "the valid first wedge did not run either"
+    saved = tmp_path / "wedged.json"
+    assert main(["wedge", str(job), "--param", "strength=0.5,5", "--save-job", str(saved)]) == 3
+    assert "wedge_0001" in capsys.readouterr().err and not saved.exists()
 
 
 @pytest.mark.parametrize("argv", [

@@ -6,9 +6,6 @@ import numpy as np
 from pxr import Usd, UsdGeom, UsdRender
 
 from genpost_houdini.samples import SampleShot
-from genpost_houdini.samples.street import read_cameras
-from genpost_houdini.samples.scene import intrinsics
-from genpost_houdini.shot.camera import CameraTrack
 
 
 def test_stage_units_time_and_camera(tiny_street: SampleShot) -> None:
@@ -63,14 +60,3 @@ def test_crowd_region_is_a_pavement_mesh(tiny_street: SampleShot) -> None:
     # Faces point up (right-handed, counter-clockwise from above).
     q = pts[np.array(mesh.GetFaceVertexIndicesAttr().Get()[:4])]
     assert np.cross(q[1] - q[0], q[2] - q[0])[1] > 0
-
-
-def test_camera_track_agrees_with_renderer(tiny_street: SampleShot) -> None:
-    """The K and extrinsics the renderer used are what the shot module computes from the USD."""
-    track = CameraTrack.open(tiny_street.stage, tiny_street.camera)
-    assert track.frame_range == (1001, 1008)
-    used = read_cameras(tiny_street.stage, tiny_street.frames)
-    for f in tiny_street.frames:
-        view = track.view(f, 160, 90)
-        np.testing.assert_allclose(view.K, intrinsics(160, 90), atol=1e-9)
-        np.testing.assert_allclose(view.world_to_camera, used[f], atol=1e-9)

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from ...conditioning.plate import SCREEN_CHOICES
 from ...errors import UsageError
+from ...shot import DEPTH_KINDS
 from ...limits import MAX_KEYFRAMES, MAX_SOURCES, bounded
 from ..common import frame_list, generator_options, merge_params
 
@@ -31,6 +32,7 @@ JOB_PARAMS: dict[str, Any] = {
     "camera": "",
     "plate": None,
     "depth": None,
+    "depth_kind": "planar",
     "extend": None,
     "frames": None,
     "generator": "classical",
@@ -80,6 +82,7 @@ class SetExtensionParams:
     grain: str = "auto"
     undistort: str | None = None
     redistort: str | None = None
+    depth_kind: str = "planar"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "SetExtensionParams":
@@ -98,6 +101,8 @@ class SetExtensionParams:
             raise UsageError(f"grain must be one of {', '.join(GRAIN_CHOICES)}, got {values['grain']!r}")
         if bool(values.get("undistort")) != bool(values.get("redistort")):
             raise UsageError("lens distortion needs both undistort and redistort ST maps")
+        if str(values.get("depth_kind") or "planar") not in DEPTH_KINDS:
+            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {values['depth_kind']!r}")
         return cls(
             stage=str(values["stage"]),
             plate=str(values["plate"]),
@@ -120,6 +125,7 @@ class SetExtensionParams:
             grain=str(values["grain"]),
             undistort=values.get("undistort") or None,
             redistort=values.get("redistort") or None,
+            depth_kind=str(values.get("depth_kind") or "planar"),
         )
 
     def generator_options(self) -> dict[str, Any]:

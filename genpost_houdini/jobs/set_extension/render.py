@@ -63,6 +63,7 @@ class SetExtension:
             holdout=params.holdout,
             undistort=params.undistort,
             redistort=params.redistort,
+            depth_kind=params.depth_kind,
         )
         self._plan: Plan | None = None
         self._plates: PlateAnalysis | None = None
@@ -90,6 +91,7 @@ class SetExtension:
             p.max_sources,
             p.screen,
             p.grain,
+            p.depth_kind,
         )
 
     def identity(self) -> dict[str, Any]:

@@ -1,0 +1,289 @@
+"""Crowd placement and variation pieces, against analytic truths (small, fast)."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genpost_houdini.crowd.poisson import pairs_within, poisson_fill
+from genpost_houdini.crowd.variation import apply_colourway, colourway_matrix, design_colourways, separate_neighbours
+
+
+def _plane_stage(path: Path, *, density: list[float] | None = None, points: bool = False, size: tuple[float, float] = (10.0, 6.0)):
+    """A Y-up stage with a camera and a region: a 2-face quad strip (optionally with a uniform
+    density primvar) or a Points prim."""
+    from pxr import Gf, Sdf, Usd, UsdGeom, Vt
+
+    stage = Usd.Stage.CreateNew(str(path))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
+    stage.SetStartTimeCode(1)
+    stage.SetEndTimeCode(2)
+    cam = UsdGeom.Camera.Define(stage, "/cam")
+    cam.CreateFocalLengthAttr(30.0)
+    cam.CreateHorizontalApertureAttr(36.0)
+    cam.CreateVerticalApertureAttr(20.25)
+    cam.AddTranslateOp().Set(Gf.Vec3d(0, 1.6, 12))
+    w, d = size
+    if points:
+        pts = UsdGeom.Points.Define(stage, "/region")
+        grid = [Gf.Vec3f(x, 0, z) for x in np.arange(-w / 2, w / 2, 0.5) for z in np.arange(-d / 2, d / 2, 0.5)]
+        pts.CreatePointsAttr(Vt.Vec3fArray(grid))
+    else:
+        mesh = UsdGeom.Mesh.Define(stage, "/region")
+        mesh.CreatePointsAttr(Vt.Vec3fArray([Gf.Vec3f(-w / 2, 0, d / 2), Gf.Vec3f(0, 0, d / 2), Gf.Vec3f(w / 2, 0, d / 2),
+                                             Gf.Vec3f(w / 2, 0, -d / 2), Gf.Vec3f(0, 0, -d / 2), Gf.Vec3f(-w / 2, 0, -d / 2)]))
+        mesh.CreateFaceVertexCountsAttr([4, 4])
+        mesh.CreateFaceVertexIndicesAttr([0, 1, 4, 5, 1, 2, 3, 4])
+        if density is not None:
+            pv = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("genpost:crowdDensity", Sdf.ValueTypeNames.FloatArray, UsdGeom.Tokens.uniform)
+            pv.Set(Vt.FloatArray(density))
+    stage.GetRootLayer().Save()
+    return stage
+
+
+def test_poisson_fill_is_spaced_and_nearly_maximal() -> None:
+    rng = np.random.default_rng(1)
+    xy = rng.random((30000, 2)) * [12.0, 8.0]
+    pick = poisson_fill(xy, 0.6, rng)
+    p = xy[pick]
+    d = np.sqrt(((p[:, None] - p[None]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 0.6
+    # Maximal: (almost) no candidate could still be added.
+    free = ~np.any(np.sqrt(((xy[:, None] - p[None]) ** 2).sum(-1)) < 0.6, axis=1)
+    assert free.mean() < 0.002
+    # pairs_within agrees with brute force.
+    i, j, dist = pairs_within(p, None, 1.0)
+    assert len(i) == int((d < 1.0).sum() // 2)
+    assert np.allclose(dist, d[i, j])
+
+
+def test_colourway_only_inside_the_variation_matte() -> None:
+    rng = np.random.default_rng(0)
+    n = 600
+    alpha = rng.uniform(0.2, 1.0, n).astype(np.float32)
+    straight = rng.uniform(0.0, 0.8, (n, 3)).astype(np.float32)
+    rgb = straight * alpha[:, None]
+    kind = rng.integers(0, 3, n)  # 0 skin/hair, 1 top, 2 trousers
+    variation = np.stack([np.where(kind > 0, alpha, 0.0), np.where(kind == 2, alpha, 0.0)], axis=1).astype(np.float32)
+    m = colourway_matrix(3, 2)
+    out = apply_colourway(rgb, alpha, variation, m)
+    skin = kind == 0
+    assert np.array_equal(out[skin], rgb[skin]), "skin and hair untouched, bit for bit"
+    for k, part in ((1, 0), (2, 1)):
+        sel = kind == k
+        want = np.maximum((straight[sel] @ m[part].T) * alpha[sel][:, None], 0.0)
+        assert np.allclose(out[sel], want, atol=1e-5)
+    assert np.array_equal(colourway_matrix(3, 0), np.stack([np.eye(3), np.eye(3)]).astype(np.float32))
+
+
+def test_designed_colourways_are_distinct_looks() -> None:
+    # Two people: a red top over dark trousers, and grey clothes; 60 % of their pixels clothing.
+    stats = [
+        (np.array([0.3, 0.1, 0.1]), np.array([0.15, 0.02, 0.02]), np.array([0.02, 0.02, 0.03]), np.array([0.35, 0.25])),
+        (np.array([0.2, 0.2, 0.2]), np.array([0.08, 0.08, 0.08]), np.array([0.05, 0.05, 0.05]), np.array([0.35, 0.25])),
+    ]
+    mats = design_colourways(stats, 6)
+    ident = np.stack([np.eye(3), np.eye(3)]).astype(np.float32)
+    assert all(np.array_equal(mats[(s, 0)], ident) for s in range(2))
+    eye = np.eye(3)
+    means = np.array([a + (mats[(s, k)][0] - eye) @ bu + (mats[(s, k)][1] - eye) @ bl
+                      for s, (a, bu, bl, _) in enumerate(stats) for k in range(6)])
+    enc = (np.clip(means, 0, None) / (1 + np.clip(means, 0, None))) ** (1 / 2.2)
+    d = np.sqrt(((enc[:, None] - enc[None]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() > 0.02, "every look's average colour differs"
+    assert np.median(d.min(axis=1)) > 0.07, "and most by far"
+    assert (means >= 0).all()
+
+
+def test_neighbours_never_share_a_key() -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    xy = rng.random((n, 2)) * 20
+    i, j, _ = pairs_within(xy, None, 1.8)
+    source = rng.integers(0, 3, n)
+    colourway = rng.integers(0, 2, n)
+    bucket = rng.integers(0, 4, n)
+    cw, b, left = separate_neighbours(source, colourway, bucket, (i, j), colourways=2)
+    assert left == 0
+    assert not any((source[a], cw[a], b[a]) == (source[c], cw[c], b[c]) for a, c in zip(i, j))
+
+
+def test_count_is_clamped_before_allocation(tmp_path: Path) -> None:
+    from genpost_houdini.crowd.placement import MAX_INSTANCES, clamp_count
+    from genpost_houdini.crowd.region import Region
+
+    stage = _plane_stage(tmp_path / "s.usda")
+    region = Region.read(stage, "/region", 1)
+    assert math.isclose(region.area(), 60.0)
+    count, capacity, msg = clamp_count(region, 100_000_000, 0.6)
+    assert count == capacity <= 0.75 * 60 / 0.36 + 1 and msg and "/region" in msg and "100000000" in msg
+    assert clamp_count(region, 10, 0.6)[2] is None
+    big = _plane_stage(tmp_path / "b.usda", size=(400.0, 400.0))
+    count, capacity, msg = clamp_count(Region.read(big, "/region", 1), 10**9, 0.6)
+    assert count == MAX_INSTANCES < capacity and msg
+
+
+def test_huge_count_on_the_street_is_bounded(tmp_path: Path) -> None:
+    """`--count 100000000`: a message, no traceback, bounded memory, well under a minute."""
+    from genpost_houdini.samples.extras import build_extras
+    from genpost_houdini.samples.street import build_street
+
+    info = build_street(tmp_path / "shot", frames=2, width=160, height=90).to_json()
+    src = build_extras(tmp_path / "el", frames=4, height=64)
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))\n"
+        "from genpost_houdini.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, "crowd", "--stage", info["stage"], "--region", info["crowd_region"],
+                           "--source", src, "--depth", info["depth"], "--frames", "1001-1002", "--count", "100000000",
+                           "--out", str(tmp_path / "o"), "--progress", "none", "--json"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "GENPOST_CACHE_DIR": ""})
+    assert time.perf_counter() - started < 60
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "--count 100000000" in proc.stderr and "/shot/crowd_region" in proc.stderr
+    import json
+
+    result = json.loads(proc.stdout)
+    assert 50 <= result["instances"] <= result["region_capacity"] < 1000
+
+
+def test_density_primvar_and_points_region(tmp_path: Path) -> None:
+    from genpost_houdini.crowd.placement import place_crowd
+    from genpost_houdini.crowd.region import Region
+    from genpost_houdini.crowd.sources import Clip, ElementInfo
+
+    plain = ElementInfo(anchor=(10.0, 39.5), person_px=40.0, height_m=None, clips=[Clip("loop", 0, 0, 8, 24.0)])
+    stage = _plane_stage(tmp_path / "d.usda", density=[1.0, 0.2])  # left face dense, right face sparse
+    region = Region.read(stage, "/region", 1)
+    assert region.has_density
+    layout = place_crowd(region, [plain], count=60, seed=1, frames=[1, 2], fps=24.0, spacing=0.6)
+    x = np.array([i.position[0] for i in layout.instances])
+    left, right = int((x < 0).sum()), int((x >= 0).sum())
+    assert len(x) == 60 and 3.0 < left / max(right, 1) < 8.0, (left, right)
+    pts_stage = _plane_stage(tmp_path / "p.usda", points=True)
+    region = Region.read(pts_stage, "/region", 1)
+    layout = place_crowd(region, [plain], count=30, seed=1, frames=[1, 2], fps=24.0, spacing=0.6)
+    grid = {(round(p[0], 3), round(p[2], 3)) for p in region.points}
+    assert len(layout.instances) == 30
+    assert all((round(i.position[0], 3), round(i.position[2], 3)) in grid for i in layout.instances)
+
+
+def test_facing_a_point_of_interest(tmp_path: Path) -> None:
+    from genpost_houdini.crowd.placement import place_crowd
+    from genpost_houdini.crowd.region import Region
+    from genpost_houdini.crowd.sources import Clip, ElementInfo
+
+    plain = ElementInfo(anchor=(10.0, 39.5), person_px=40.0, height_m=None, clips=[Clip("idle", 0, 0, 8, 6.0)])
+    region = Region.read(_plane_stage(tmp_path / "f.usda"), "/region", 1)
+    target = np.array([0.0, 0.0, -20.0])
+    layout = place_crowd(region, [plain], count=40, seed=2, frames=[1, 2], fps=24.0, spacing=0.6, look_at=target)
+    for inst in layout.instances:
+        want = target - np.array(inst.position)
+        want[1] = 0
+        want /= np.linalg.norm(want)
+        assert float(np.dot(want, inst.heading)) > math.cos(math.radians(15.5))
+    layout = place_crowd(region, [plain], count=40, seed=2, frames=[1, 2], fps=24.0, spacing=0.6, facing=(1.0, 0.0, 0.0))
+    assert all(inst.heading[0] > math.cos(math.radians(25.5)) for inst in layout.instances)
+
+
+def test_haze_and_defocus_follow_depth() -> None:
+    from genpost_houdini.crowd.look import Look
+
+    look = Look(light=np.array([0.0, -1.0, 0.0]), light_source="parameter", haze_distance=100.0,
+                lens=(2.8, 10.0, 50.0, 36.0), meters_per_unit=1.0)
+    assert look.haze(0.0) == pytest.approx(1.0)
+    assert look.haze(100.0) == pytest.approx(0.5)
+    assert look.haze(200.0) == pytest.approx(0.25)
+    # Thin lens: in focus at the focus distance, c = f^2 / (N (s - f)) |z - s| / z on the sensor.
+    assert look.coc_px(10.0, 2048) == pytest.approx(0.0)
+    f, n, s, z = 0.05, 2.8, 10.0, 40.0
+    want = f * f / (n * (s - f)) * abs(z - s) / z * 1000.0 * 2048 / 36.0
+    assert look.coc_px(z, 2048) == pytest.approx(want)
+    assert look.coc_px(20.0, 2048) < look.coc_px(40.0, 2048)
+    assert Look(light=np.array([0.0, -1.0, 0.0]), light_source="default").coc_px(40.0, 2048) == 0.0
+
+
+def test_light_from_the_stage_distant_light(tmp_path: Path) -> None:
+    from pxr import Gf, UsdLux
+
+    from genpost_houdini.crowd.look import choose_light
+    from genpost_houdini.crowd.region import Region
+
+    stage = _plane_stage(tmp_path / "l.usda")
+    light = UsdLux.DistantLight.Define(stage, "/sun")
+    light.AddRotateXYZOp().Set(Gf.Vec3f(-60.0, 30.0, 0.0))
+    region = Region.read(stage, "/region", 1)
+    direction, source, _ = choose_light(None, stage, 1, region)
+    # A DistantLight shines along its local -Z: rotate (0, 0, -1) by X then Y (XYZ order).
+    ax, ay = math.radians(-60.0), math.radians(30.0)
+    v = np.array([0.0, 0.0, -1.0])
+    v = np.array([v[0], v[1] * math.cos(ax) - v[2] * math.sin(ax), v[1] * math.sin(ax) + v[2] * math.cos(ax)])
+    v = np.array([v[0] * math.cos(ay) + v[2] * math.sin(ay), v[1], -v[0] * math.sin(ay) + v[2] * math.cos(ay)])
+    assert source == "/sun"
+    assert np.allclose(direction, v, atol=1e-6)
+    assert direction[1] < 0, "shining downwards"
+    given, source, _ = choose_light(np.array([1.0, -2.0, 0.0]), stage, 1, region)
+    assert source == "parameter" and np.allclose(given, np.array([1.0, -2.0, 0.0]) / math.sqrt(5))
+
+
+def test_plane_region_on_a_z_up_stage(tmp_path: Path) -> None:
+    """A UsdGeom.Plane on a Z-up stage: people stand on it, upright along +Z, spaced."""
+    from pxr import Gf, Usd, UsdGeom
+
+    from genpost_houdini.crowd.placement import place_crowd
+    from genpost_houdini.crowd.region import Region
+    from genpost_houdini.crowd.sources import Clip, ElementInfo
+
+    stage = Usd.Stage.CreateInMemory()
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    plane = UsdGeom.Plane.Define(stage, "/ground/plaza")
+    plane.CreateWidthAttr(8.0)  # along x
+    plane.CreateLengthAttr(4.0)  # along y
+    plane.AddTranslateOp().Set(Gf.Vec3d(10.0, -3.0, 0.5))
+    region = Region.read(stage, "/ground/plaza", 1)
+    assert math.isclose(region.area(), 32.0) and np.allclose(region.up, [0, 0, 1])
+    plain = ElementInfo(anchor=(10.0, 39.5), person_px=40.0, height_m=None, clips=[Clip("loop", 0, 0, 8, 24.0)])
+    layout = place_crowd(region, [plain], count=30, seed=4, frames=[1, 2], fps=24.0, spacing=0.6)
+    p = np.array([i.position for i in layout.instances])
+    assert len(p) == 30
+    assert np.allclose(p[:, 2], 0.5) and (np.abs(p[:, 0] - 10.0) <= 4.0).all() and (np.abs(p[:, 1] + 3.0) <= 2.0).all()
+    d = np.sqrt(((p[:, None, :2] - p[None, :, :2]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 0.6
+    # Any other boundable prim: the top of its bounding box.
+    cube = UsdGeom.Cube.Define(stage, "/ground/block")
+    cube.CreateSizeAttr(2.0)
+    top = Region.read(stage, "/ground/block", 1)
+    assert math.isclose(top.area(), 4.0) and np.allclose(top.triangles[..., 2], 1.0)
+
+
+def test_shutter_from_the_camera(tmp_path: Path) -> None:
+    from pxr import UsdGeom
+
+    from genpost_houdini.crowd.look import camera_shutter
+    from genpost_houdini.shot.shot import Shot
+
+    stage = _plane_stage(tmp_path / "c.usda")
+    (tmp_path / "d.0001.exr").touch()
+    (tmp_path / "d.0002.exr").touch()
+    shot = Shot.open(tmp_path / "c.usda", camera="/cam", depth=str(tmp_path / "d.####.exr"), frames=[1, 2])
+    assert camera_shutter(shot, 1) == 0.5, "unauthored: a 180-degree shutter"
+    cam = UsdGeom.Camera(stage.GetPrimAtPath("/cam"))
+    cam.CreateShutterOpenAttr(-0.125)
+    cam.CreateShutterCloseAttr(0.125)
+    stage.GetRootLayer().Save()
+    shot = Shot.open(tmp_path / "c.usda", camera="/cam", depth=str(tmp_path / "d.####.exr"), frames=[1, 2])
+    assert camera_shutter(shot, 1) == pytest.approx(0.25)
