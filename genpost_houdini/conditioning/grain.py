@@ -27,8 +27,9 @@ import numpy as np
 LEVELS = 3
 #: Value bins of the sigma table.
 BINS = 8
-#: Grain is "present" when its median sigma exceeds this fraction of the value and PRESENT_ABS.
-PRESENT_REL, PRESENT_ABS = 0.006, 0.0015
+#: Grain is "present" when its median sigma exceeds this fraction of the value and PRESENT_ABS;
+#: beyond MAX_REL of the value it is texture, not grain. Fewer samples than MIN_SAMPLES: none.
+PRESENT_REL, PRESENT_ABS, MAX_REL, MIN_SAMPLES = 0.006, 0.0015, 0.2, 20_000
 #: Shrinkage threshold, in grain sigmas of each wavelet level.
 SHRINK = 2.0
 #: Candidate correlation blurs (pixels) for measurement.
@@ -163,8 +164,13 @@ def measure_grain(samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> GrainMode
     if not vals:
         return NO_GRAIN
     d0, d1, v = np.concatenate(d0s), np.concatenate(d1s), np.concatenate(vals)
+    if len(v) < MIN_SAMPLES:
+        return NO_GRAIN
     mad = lambda a: 1.4826 * float(np.median(np.abs(a - np.median(a))))  # noqa: E731
     ratio = np.median([mad(d1[:, c]) / max(mad(d0[:, c]), 1e-9) for c in range(3)])
+    widest = _level_sigmas(BLURS[-1])
+    if ratio > 1.15 * widest[1] / widest[0]:
+        return NO_GRAIN  # coarser than any grain: texture of a small or soft image, not grain
     blur = min(BLURS, key=lambda b: abs(_level_sigmas(b)[1] / _level_sigmas(b)[0] - ratio))
     unit0 = _level_sigmas(blur)[0]
     level = v.mean(axis=1)
@@ -181,7 +187,7 @@ def measure_grain(samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> GrainMode
         return NO_GRAIN
     sig = np.asarray(table, np.float64)
     rel = np.median(sig / np.maximum(np.asarray(centres)[None, :], 0.02))
-    present = bool(rel > PRESENT_REL and np.median(sig) > PRESENT_ABS)
+    present = bool(PRESENT_REL < rel < MAX_REL and np.median(sig) > PRESENT_ABS)
     if not present:
         return NO_GRAIN
     # a sigma table must be monotone in the bin order it was measured in: keep it as measured,

@@ -34,7 +34,7 @@ SCREEN_CHANNEL = {"blue": 2, "green": 1}
 SCREEN_DOMINANCE, SCREEN_SHARE = 0.3, 0.5
 #: Band along the matte edge never trusted: pixels (at least), and as a fraction of the image's
 #: larger side, when a screen is present; without a screen only anti-aliasing is excluded.
-SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 12, 0.012, 2
+SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 4, 0.012, 2
 #: Adaptive spill: within this many bands of the matte, a pixel whose hue excess exceeds the
 #: plate's normal level by SPILL_EXCESS is spill.
 SPILL_SEARCH_BANDS, SPILL_EXCESS = 4, 0.04

@@ -137,8 +137,11 @@ def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: 
     ds = g[:, 1:, :] - g[:, :-1, :]
     ge, gs = de.copy(), ds.copy()  # guidance before weighting
     if lab is not None:
-        se = (we > 0) & (lab[:, :-1] != lab[:, 1:])
-        ss = (ws > 0) & (lab[:-1, :] != lab[1:, :])
+        # a seam runs between solid patches only: where labels interleave pixel by pixel (a
+        # fragmented fill) the guide's own gradient is the best estimate and is kept
+        solid = _solid(lab, dom)
+        se = (we > 0) & (lab[:, :-1] != lab[:, 1:]) & solid[:, :-1] & solid[:, 1:]
+        ss = (ws > 0) & (lab[:-1, :] != lab[1:, :]) & solid[:-1, :] & solid[1:, :]
         ge = np.where(se, _seam_gradient(g, dom, lab), ge)
         gs = np.where(ss, np.swapaxes(_seam_gradient(np.swapaxes(g, 1, 2), dom.T, lab.T), 1, 2), gs)
     jump_e = we * (de - np.minimum(wt[:, :-1], wt[:, 1:]) * ge)
@@ -190,6 +193,19 @@ def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: 
         p = z + beta[:, None, None] * p
         rz = rz_new
     return x
+
+
+def _solid(lab: np.ndarray, dom: np.ndarray) -> np.ndarray:
+    """(H, W) bool: domain pixels with at least 5 of their 8 neighbours in the same patch."""
+    h, w = lab.shape
+    p = np.pad(lab, 1, mode="edge")
+    same = np.zeros((h, w), np.int8)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy == 1 and dx == 1:
+                continue
+            same += p[dy:dy + h, dx:dx + w] == lab
+    return dom & (same >= 5)
 
 
 def _seam_gradient(g: np.ndarray, dom: np.ndarray, lab: np.ndarray) -> np.ndarray:

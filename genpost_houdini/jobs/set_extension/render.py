@@ -35,7 +35,7 @@ from .plates import PlateAnalysis, analyse_plates, load_or_analyse
 
 #: The extension's own structure fades in over this many pixels from the matte edge (at
 #: least; FADE_FRACTION of the image's larger side at high resolutions).
-FADE_PX, FADE_FRACTION = 16, 0.03
+FADE_PX, FADE_FRACTION = 4, 0.03
 
 
 def fade_px(width: int, height: int) -> int:
