@@ -34,10 +34,11 @@ SCREEN_CHANNEL = {"blue": 2, "green": 1}
 SCREEN_DOMINANCE, SCREEN_SHARE = 0.3, 0.5
 #: Band along the matte edge never trusted: pixels (at least), and as a fraction of the image's
 #: larger side, when a screen is present; without a screen only anti-aliasing is excluded.
-SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 4, 0.012, 2
+SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 4, 0.02, 2
 #: Adaptive spill: within this many bands of the matte, a pixel whose hue excess exceeds the
-#: plate's normal level by SPILL_EXCESS is spill.
-SPILL_SEARCH_BANDS, SPILL_EXCESS = 4, 0.04
+#: plate's normal level by SPILL_EXCESS is spill. The edge spills when its median hue excess
+#: exceeds the set's typical one by SPILL_SEEN.
+SPILL_SEARCH_BANDS, SPILL_EXCESS, SPILL_SEEN = 4, 0.04, 0.02
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class Screen:
     normal_excess: float = 0.0
     share: float = 0.0
     typical_excess: float = 0.0
+    #: Screen light spills onto the set near the matte (the band along the edge is more of the
+    #: screen's hue than the set far from it): then a spill band is never trusted.
+    spill: bool = True
 
     @property
     def present(self) -> bool:
@@ -65,7 +69,7 @@ class Screen:
         rgb = data.get("rgb")
         return cls(kind=str(data["kind"]), rgb=tuple(rgb) if rgb is not None else None,  # type: ignore[arg-type]
                    normal_excess=float(data.get("normal_excess", 0.0)), share=float(data.get("share", 0.0)),
-                   typical_excess=float(data.get("typical_excess", 0.0)))
+                   typical_excess=float(data.get("typical_excess", 0.0)), spill=bool(data.get("spill", True)))
 
 
 def box_down(image: np.ndarray, factor: int) -> np.ndarray:
@@ -120,13 +124,18 @@ def detect_screen(samples: Iterable[tuple[np.ndarray, np.ndarray]], choice: str 
         return Screen("none")
     under: list[np.ndarray] = []
     kept: list[np.ndarray] = []
+    near: list[np.ndarray] = []
     for plate, matte in samples:
         full = matte >= 0.999
         if full.any():
             under.append(plate[full])
-        far = ~dilate(matte > 0, max(4, int(0.05 * max(matte.shape))))
+        touched = matte > 0
+        far = ~dilate(touched, max(4, int(0.05 * max(matte.shape))))
         if far.any():
             kept.append(plate[far])
+        ring = dilate(touched, 2) & ~touched  # the kept plate right along the edge
+        if ring.any():
+            near.append(plate[ring])
     pix = np.concatenate(under) if under else np.zeros((0, 3), np.float32)
     kept_pix = np.concatenate(kept) if kept else np.zeros((0, 3), np.float32)
     best, best_share = "none", 0.0
@@ -150,7 +159,10 @@ def detect_screen(samples: Iterable[tuple[np.ndarray, np.ndarray]], choice: str 
         rgb = tuple(1.0 if c == ch else 0.0 for c in range(3))
     excess = hue_excess(kept_pix[:, None, :], ch)[:, 0] if kept_pix.size else np.zeros(1, np.float32)
     normal, typical = (float(v) for v in np.quantile(excess, [0.99, 0.5]))
-    return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share, typical_excess=typical)  # type: ignore[arg-type]
+    near_pix = np.concatenate(near) if near else np.zeros((0, 3), np.float32)
+    spill = bool(near_pix.size and float(np.median(hue_excess(near_pix[:, None, :], ch)[:, 0])) > typical + SPILL_SEEN)
+    return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share, typical_excess=typical,  # type: ignore[arg-type]
+                  spill=spill)
 
 
 def screen_tinted(image: np.ndarray, screen: Screen) -> np.ndarray:
@@ -193,7 +205,7 @@ def plate_flaws(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: i
     touched = matte > 0
     h, w = matte.shape
     if band is None:
-        band = spill_band_px(w, h) if screen.present else EDGE_MARGIN_PX
+        band = spill_band_px(w, h) if screen.present and screen.spill else EDGE_MARGIN_PX
     hard = touched.copy()
     spill = (dilate(touched, band) & ~touched) if touched.any() else np.zeros_like(touched)
     if screen.present:

@@ -102,7 +102,7 @@ def _vcycle(levels: list[_Level], i: int, r: np.ndarray) -> np.ndarray:
 
 
 def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: np.ndarray | None,
-           tolerance: float, max_iterations: int, weight: np.ndarray | None = None) -> np.ndarray:
+           tolerance: float, max_iterations: int, weight: np.ndarray | None = None, screen: float = 0.0) -> np.ndarray:
     """The correction (C, H, W) on ``dom`` for planar boundary ``b`` and guide ``g``."""
     h, w = dom.shape
 
@@ -167,7 +167,7 @@ def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: 
     r[:, 1:, :] += fn * (b[:, :-1, :] - g[:, 1:, :] - wt[1:, :] * cont[:, 1:, :])
     # an isolated domain component without any fixed neighbour is singular: no correction there
     # (the Neumann problem is determined only up to a constant); pin it with a tiny diagonal.
-    diag = np.where(dom, np.maximum(diag, 1e-3), 0.0).astype(np.float32)
+    diag = np.where(dom, np.maximum(diag + screen, 1e-3), 0.0).astype(np.float32)
     r[:, ~dom] = 0.0
 
     levels = [_Level(we, ws, diag, dom)]
@@ -245,6 +245,7 @@ def poisson_blend(
     max_iterations: int = MAX_ITERATIONS,
     max_unknowns: int = MAX_UNKNOWNS,
     weight: np.ndarray | None = None,
+    reach: float | None = None,
 ) -> np.ndarray:
     """The blended extension (H, W, C) on ``domain`` (``guide`` elsewhere).
 
@@ -252,7 +253,9 @@ def poisson_blend(
     assembled extension, whose gradients are kept. ``domain``/``fixed`` (H, W) bool, disjoint.
     ``labels`` (H, W) int: neighbours in the domain with different labels form a seam (no
     guidance across it); None: no seams. ``weight`` (H, W) in [0, 1] scales the guidance (0: a
-    membrane that only continues the boundary; default 1). When the domain's bounding box holds more than
+    membrane that only continues the boundary; default 1). ``reach`` (pixels): a screened
+    Poisson equation whose corrections fade over about that distance from where they arise
+    (None: they spread over the whole domain). When the domain's bounding box holds more than
     ``max_unknowns`` pixels, the correction is solved on a coarser grid (2x2, 4x4... block
     means) and interpolated bilinearly: it is smooth away from seams, and seams then soften
     over a block instead of showing a step.
@@ -279,7 +282,8 @@ def poisson_blend(
     lab = None if labels is None else np.asarray(labels)[y0:y1, x0:x1]
     wgt = None if weight is None else np.asarray(weight, np.float32)[y0:y1, x0:x1]
     if f == 1:
-        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations, wgt), 0, -1)
+        screen = 0.0 if not reach else 1.0 / float(reach) ** 2
+        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations, wgt, screen), 0, -1)
         sub = out[y0:y1, x0:x1]
         sub[dom] += corr[dom]
         return out
@@ -297,7 +301,8 @@ def poisson_blend(
         first = order.reshape(hp // f, f, wp // f, f).min(axis=(1, 3))
         lab_c = np.where(first < big, lab.reshape(-1)[np.minimum(first, h * w - 1)], -1)
     wgt_c = None if wgt is None else _block_mean(wgt[..., None], dom.astype(np.float32), f)[0][..., 0]
-    corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations, wgt_c), 0, -1)
+    screen_c = 0.0 if not reach else (f / float(reach)) ** 2
+    corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations, wgt_c, screen_c), 0, -1)
     mixed = fix_c & (n_dom > 0)  # boundary blocks holding domain pixels: correct the mismatch
     corr_c[mixed] = (b_c - g_c)[mixed]
     field = upsample(coarse_field(corr_c, (dom_c | mixed).astype(np.float32), 1), dom.shape[0], dom.shape[1], f)

@@ -24,6 +24,10 @@ from .params import SOURCE_GENERATED, SOURCE_OTHER_FRAME, SOURCE_PLATE
 HARMONISE_RING = 4
 #: Patch labels: other frames' plates use their frame number; keyframes KEYFRAME_LABEL + frame.
 KEYFRAME_LABEL, GENERATED_LABEL, PLATE_LABEL = 10_000_000, -1, -2
+#: Corrections of the blend fade over this distance from the seam or edge they fix (pixels, at
+#: least; REACH_FRACTION of the image's larger side at high resolutions): a mismatch at the
+#: matte edge never tints the whole extension.
+REACH_PX, REACH_FRACTION = 16, 0.1
 #: ``source`` is "another frame's plate" only when at least this much of the pixel's weight is.
 OTHER_FRAME_WEIGHT = 0.99
 
@@ -104,8 +108,8 @@ class Canvas:
               kept: np.ndarray | None = None, fade: int = 0) -> None:
         """Gradient-domain finish: the filled pixels keep their gradients within each patch and
         meet the frame's trusted plate and each other without steps (consistency.poisson).
-        ``anchor`` pixels (filled or not) are held at ``anchor_values`` instead: kept plate the
-        extension must meet (despilled spill band). With ``kept`` (the pixels whose plate is
+        ``anchor`` pixels (filled or not) are held too: kept plate the extension must meet;
+        ``anchor_values`` are the boundary's values (the despilled plate) where given. With ``kept`` (the pixels whose plate is
         output as it is) the extension's own structure fades in over ``fade`` pixels from
         them: right at the matte edge it continues the plate, so no seam shows there."""
         domain = self.filled
@@ -114,7 +118,8 @@ class Canvas:
         if anchor is not None and anchor.any():
             domain = domain & ~anchor
             fixed = fixed | anchor
-            boundary = np.where(anchor[..., None], anchor_values, self.image)
+        if anchor_values is not None:  # the whole boundary as given (despilled: no screen tint spreads)
+            boundary = np.where(fixed[..., None], anchor_values, self.image)
         weight = None
         if kept is not None and fade > 0 and kept.any():
             # 0 at the kept plate, rising to 1 about ``fade`` pixels inside (linear across a
@@ -122,7 +127,8 @@ class Canvas:
             near = box_sum(kept.astype(np.float32), fade) / np.float32((2 * fade + 1) ** 2)
             weight = np.clip(1.0 - 2.0 * near, 0.0, 1.0)
         if domain.any():
-            self.image = poisson_blend(boundary, self.image, domain, fixed, self.label, weight=weight)
+            reach = max(REACH_PX, REACH_FRACTION * max(self.image.shape[:2]))
+            self.image = poisson_blend(boundary, self.image, domain, fixed, self.label, weight=weight, reach=reach)
 
 
 def output_source(matte: np.ndarray, plate: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -128,6 +128,15 @@ def _untrusted_raw(shot: Any, frame: int, screen: Screen) -> np.ndarray:
     return hard | spill
 
 
+def soft_edge(matte: np.ndarray) -> bool:
+    """True when the matte's edge ramps over 2 pixels or more on average (a keyed screen, not a
+    hard CG or roto matte)."""
+    full = matte >= 0.999
+    ramp = (matte > 0) & ~full
+    edge = dilate(full, 1) & ~full
+    return bool(edge.any() and ramp.sum() >= 2 * edge.sum())
+
+
 def analyse_plates(shot: Any, params: Any, progress: Callable[[float, str], None]) -> PlateAnalysis:
     """The shot's screen, grain and moving content (see the module docstring)."""
     from ...consistency.multiview import moving_masks
@@ -138,6 +147,8 @@ def analyse_plates(shot: Any, params: Any, progress: Callable[[float, str], None
     for t in spread(SCREEN_FRAMES):
         samples.append((box_down(shot.read_plate_space("plate", t), 4), box_down(shot.read_plate_space("matte", t), 4)))
     screen = detect_screen(samples, params.screen)
+    if screen.present and not screen.spill and soft_edge(shot.read_plate_space("matte", frames[len(frames) // 2])):
+        screen = dataclasses.replace(screen, spill=True)  # a keyed screen: its light spills at the soft edge
     if screen.present:
         log.info("set extension: %s screen under the matte (colour %s)", screen.kind, tuple(round(c, 3) for c in screen.rgb or ()))
     grain = NO_GRAIN
@@ -149,7 +160,7 @@ def analyse_plates(shot: Any, params: Any, progress: Callable[[float, str], None
 
     width, height = shot.resolution
     factor = max(1, int(round(max(width, height) / ANALYSIS_SIZE)))
-    band = max(1, math.ceil(spill_band_px(*shot.plate_resolution) / factor)) if screen.present else 1
+    band = max(1, math.ceil(spill_band_px(*shot.plate_resolution) / factor)) if screen.present and screen.spill else 1
     images, trusted, depths, views, needs = {}, {}, {}, {}, {}
     for i, t in enumerate(frames):
         plate = box_down(shot.read("plate", t), factor)
@@ -184,8 +195,8 @@ class FrameTrust:
     """One frame in CG space: ``image`` (H, W, 3) the plate, degrained when the shot has grain;
     ``matte`` (H, W) the soft extend matte; ``need`` = matte > 0 (pixels that use the
     extension); ``trusted`` plate pixels that may be a source or context; ``anchor`` kept plate
-    that is the set but not a source (spill on it, or unverified) whose despilled values
-    (``anchor_image``) the frame's own extension must meet at the matte edge."""
+    that is the set but not a source (spill on it, or unverified) the frame's own extension
+    must meet too; ``anchor_image`` the plate despilled (the blend's boundary values)."""
 
     image: np.ndarray
     matte: np.ndarray
@@ -221,10 +232,14 @@ def frame_trust(shot: Any, analysis: PlateAnalysis, frame: int) -> FrameTrust:
     if shot.lens is not None:
         need &= shot.covered(frame)
     clean = np.asarray(clean, np.float32)
-    # visibly spilled pixels do not anchor (despill restores the hue, not the light spill added)
+    # the spill band anchors (despilled) when the screen spills; visibly spilled pixels do not
+    # (despill restores the hue, not the light spill added); without spill the edge margin is
+    # anti-aliased with the screen and anchors nothing, only unverified plate does
     anchor = spill & ~need & ~screen_tinted(clean, analysis.screen)
+    if not (analysis.screen.present and analysis.screen.spill):
+        anchor &= analysis.unverified_at(frame, shape)
     return FrameTrust(image=clean, matte=matte, need=need, trusted=~hard & ~spill & ~need,
-                      anchor=anchor, anchor_image=despill(clean, analysis.screen) if anchor.any() else clean)
+                      anchor=anchor, anchor_image=despill(clean, analysis.screen))
 
 
 def work_region(trust: FrameTrust, radius: int) -> np.ndarray:
