@@ -32,6 +32,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--person-height", type=float, default=1.75, help="mean person height (scene units); library people keep their own heights relative to it")
     p.add_argument("--height-sd", type=float, default=0.04, help="relative spread of heights per person (default 0.04)")
     p.add_argument("--walkers", type=float, default=0.3, help="share of people walking across the region (0..1, default 0.3)")
+    p.add_argument("--no-stagger", action="store_true", help="keep standing people where the Poisson placement puts them (default: people hidden behind others from the camera move into gaps nearby, as an AD would place extras)")
     p.add_argument("--walk-direction", default="", metavar="X,Y,Z", help="walkers' direction, both ways (default: the region's long axis)")
     p.add_argument("--facing", default="random", metavar="random|camera|X,Y,Z", help="where standing people face (default random)")
     p.add_argument("--look-at", default="", metavar="X,Y,Z", help="a point of interest standing people face (overrides --facing)")
@@ -84,6 +85,7 @@ def crowd_params(args: argparse.Namespace) -> dict:
         "allow_pickle": args.allow_pickle,
         "plate": args.plate,
         "walkers": args.walkers,
+        "stagger": not args.no_stagger,
         "facing": args.facing,
         "look_at": args.look_at,
         "walk_direction": args.walk_direction,

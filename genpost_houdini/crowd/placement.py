@@ -30,6 +30,7 @@ from ..errors import UsageError
 from .poisson import near_any, pairs_within, poisson_fill
 from .region import PACKING, Region, up_vector  # noqa: F401  (up_vector: set extension imports it from here)
 from .sources import ElementInfo
+from .stagger import stagger
 from .variation import OFFSET_BUCKETS, deal_looks, separate_neighbours
 
 log = logging.getLogger("genpost")
@@ -240,8 +241,11 @@ def place_crowd(
     colourways: int = 6,
     camera_pos: np.ndarray | None = None,
     neighbour_radius: float | None = None,
+    cameras: Sequence[np.ndarray] | None = None,
 ) -> CrowdLayout:
-    """Place up to ``count`` people (clamped by :func:`clamp_count`) on ``region``."""
+    """Place up to ``count`` people (clamped by :func:`clamp_count`) on ``region``; with
+    ``cameras`` (camera positions across the shot), standers hidden behind others are staggered
+    into gaps (:func:`.stagger.stagger`)."""
     if not elements:
         raise UsageError("no crowd source given")
     if not 0.0 <= walkers <= 1.0:
@@ -366,13 +370,26 @@ def place_crowd(
     # Standers: a Poisson-disk fill, thinned by density, off the walkers' paths.
     n_stand = count - n_walkers
     stand_pos = np.zeros((0, 3))
+    spare = np.zeros((0, 3))
     if n_stand > 0:
-        stand_pos = _standers(region, n_stand, spacing, rng, walk_tracks)
+        stand_pos, spare = _standers(region, n_stand, spacing, rng, walk_tracks)
         if len(stand_pos) < n_stand:
             notes.append(f"crowd: region {region.prim_path} fits {len(stand_pos) + n_walkers} people "
                          f"{spacing:g} apart (asked {requested})")
             log.warning(notes[-1])
     stand_ids = [i for i in range(count) if i not in walker_info][: len(stand_pos)]
+    if cameras is not None and len(cameras) and len(stand_pos) > 1 and not region.is_points:
+        # Cheat hidden background people into gaps nearby, as an AD would: spare sites are the
+        # Poisson set's unused ones and free ground (density-weighted, off walkers' paths).
+        extra = region.sample(4 * len(stand_pos), np.random.default_rng([int(seed), 0x57A6]), weighted=True)
+        if walk_tracks:
+            samples = np.concatenate([tr[np.isfinite(tr).all(axis=1)] for tr in walk_tracks])
+            if len(samples):
+                extra = extra[~near_any(region.to_2d(extra), samples, spacing)]
+        stand_pos, moved = stagger(stand_pos, np.concatenate([spare, extra]), heights[stand_ids], cameras,
+                                   region.up, region.basis, radius=max(3.0 * spacing, 1.5), spacing=spacing)
+        if moved:
+            log.info("crowd: %d standing people moved into gaps so their heads show from the camera", moved)
     headings = _facing(facing, look_at, stand_pos, region, cam, rng) if len(stand_pos) else np.zeros((0, 3))
 
     # Assemble in id order (ids 1..N, contiguous).
@@ -464,13 +481,16 @@ def _clashes(track: np.ndarray, box: np.ndarray, tracks: list[np.ndarray], boxes
     return False
 
 
-def _standers(region: Region, n: int, spacing: float, rng: np.random.Generator, walk_tracks: list[np.ndarray]) -> np.ndarray:
-    """Up to ``n`` world positions, Poisson-disk spaced, density-thinned, off walkers' paths."""
+def _standers(region: Region, n: int, spacing: float, rng: np.random.Generator,
+              walk_tracks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``n`` world positions, Poisson-disk spaced, density-thinned, off walkers' paths;
+    and the spare sites of the same Poisson set (for :func:`.stagger.stagger`)."""
     if region.is_points:
         pts = region.points[rng.permutation(len(region.points))]
         keep = poisson_fill(region.to_2d(pts), spacing, rng)
         pts = pts[keep]
-        return pts[rng.permutation(len(pts))[:n]]
+        order = rng.permutation(len(pts))
+        return pts[order[:n]], pts[order[n:]]
     weighted = max(region.weighted_area(), 1e-9)
     radius = max(spacing, math.sqrt(PACKING * weighted / (1.5 * n)))
     area = max(region.area(), 1e-9)
@@ -488,8 +508,8 @@ def _standers(region: Region, n: int, spacing: float, rng: np.random.Generator, 
         dens = region.density_at(pts)
         keep = rng.random(len(pts)) < dens
         pts = pts[keep]
-    order = rng.permutation(len(pts))[:n]
-    return pts[order]
+    order = rng.permutation(len(pts))
+    return pts[order[:n]], pts[order[n:]]
 
 
 def _tracks(rows: list[dict[str, Any]], region: Region, walk_tracks: list[np.ndarray], walker_ids: list[int],

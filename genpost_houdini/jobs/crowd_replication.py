@@ -62,6 +62,7 @@ JOB_PARAMS: dict[str, Any] = {
     "allow_pickle": False,
     "plate": "",
     "walkers": 0.3,
+    "stagger": True,
     "facing": "random",
     "look_at": "",
     "walk_direction": "",
@@ -127,6 +128,7 @@ class CrowdParams:
     allow_pickle: bool = False
     plate: str = ""
     walkers: float = 0.3
+    stagger: bool = True
     facing: str = "random"
     look_at: str = ""
     walk_direction: str = ""
@@ -200,6 +202,7 @@ class CrowdParams:
             allow_pickle=bool(v.get("allow_pickle")),
             plate=str(v.get("plate") or ""),
             walkers=float(v["walkers"]),
+            stagger=bool(v.get("stagger", True)),
             facing=facing,
             look_at=str(v.get("look_at") or ""),
             walk_direction=str(v.get("walk_direction") or ""),
@@ -286,6 +289,9 @@ class CrowdReplication:
             height_sd=params.height_sd,
             colourways=params.colourways,
             camera_pos=self.shot.camera.view(first, 16, 16).position,
+            cameras=[self.shot.camera.view(f, 16, 16).position for f in
+                     sorted({first, self.shot.frames[len(self.shot.frames) // 2], self.shot.frames[-1]})]
+            if params.stagger else None,
         )
         self.instances = self.layout.instances
         self.matrices = design_colourways([look_stats(s.sprites, s.variation) for s in self.sources], params.colourways)

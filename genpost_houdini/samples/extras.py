@@ -22,6 +22,7 @@ from there, so a new folder takes about a second.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ from .people import PEOPLE, VIEWS, Person, pose
 log = logging.getLogger("genpost")
 
 #: Bumped whenever the people, their clips or the files change.
-LIBRARY_VERSION = 3
+LIBRARY_VERSION = 4
 ELEMENT_FPS = 24.0
 IDLE_FRAMES = 12
 IDLE_FPS = 6.0
@@ -79,7 +80,11 @@ def _frame_plan(person: Person) -> list[tuple[str, int, int, float]]:
 
 
 def _key(height_px: int, people: Sequence[Person]) -> dict[str, Any]:
-    return {"library_version": LIBRARY_VERSION, "height_px": int(height_px), "people": [p.name for p in people]}
+    """What a build depends on: the version, the size and the people's designs (any change to a
+    person's clothes or build makes a new build, never a stale cached one)."""
+    design = hashlib.sha256(repr(tuple(people)).encode()).hexdigest()[:12]
+    return {"library_version": LIBRARY_VERSION, "height_px": int(height_px), "people": [p.name for p in people],
+            "design": design}
 
 
 def _complete(root: Path, key: dict[str, Any]) -> ExtrasLibrary | None:
@@ -128,7 +133,7 @@ def build_extras_library(out_dir: str | os.PathLike[str], *, height_px: int = DE
             return done
         cache = _cache_root()
         if cache is not None:
-            cached = cache / f"extras-v{LIBRARY_VERSION}-{height_px}-{len(people)}"
+            cached = cache / f"extras-v{LIBRARY_VERSION}-{height_px}-{len(people)}-{key['design']}"
             try:
                 lib = _complete(cached, key) or _write_library(cached, key, height_px, people)
                 return _copy_library(lib, out, key)

@@ -89,6 +89,12 @@ def _primitives(person: Person, j: dict[str, np.ndarray]) -> list[_Prim]:
                   0.85 * head_r, 0.7 * head_r, "hair"))
     if style == "bun":
         add(_Prim(head + np.array([0, 0.75 * head_r, -0.7 * head_r]), head + np.array([0, 0.75 * head_r, -0.7 * head_r]), 0.48 * head_r, 0.48 * head_r, "hair"))
+    if style == "beanie":
+        add(_Prim(head, head, head_r * 1.12, head_r, "cap", "beanie"))
+    if style == "scarf":  # a headscarf: hair and neck covered, the face open
+        add(_Prim(head, head, head_r * 1.16, head_r, "cap", "scarf"))
+        add(_Prim(neck + np.array([0, 0.005 * H, -0.01 * H]), head - np.array([0, 0.75 * head_r, 0.15 * head_r]),
+                  0.052 * H * b, 0.8 * head_r, "cap"))
     if style == "cap":
         add(_Prim(head, head, head_r * 1.1, head_r, "cap", "cap"))
         add(_Prim(head + np.array([0, 0.32 * head_r, 0.5 * head_r]), head + np.array([0, 0.28 * head_r, 1.35 * head_r]),
@@ -236,7 +242,7 @@ def _material(person: Person, p: _Prim, P: np.ndarray, n: np.ndarray, pix_m: flo
             mouth = np.exp(-((rel[:, 0] / 0.22) ** 2 + ((rel[:, 1] + 0.42) / 0.06) ** 2)) * front
             col *= (1 - 0.35 * mouth)[..., None]
         return col, ones
-    if m == "hair" or (m == "cap" and p.mask == "cap"):
+    if m == "hair" or (m == "cap" and p.mask in ("cap", "beanie", "scarf")):
         base = np.asarray(person.hair if m == "hair" else person.cap, np.float32)
         col = np.broadcast_to(base, P.shape).copy()
         if p.mask:
@@ -248,6 +254,13 @@ def _material(person: Person, p: _Prim, P: np.ndarray, n: np.ndarray, pix_m: flo
                 col *= (0.75 + 0.35 * bump)[..., None]
             elif style == "cap":
                 keep = rel[:, 1] > 0.22
+            elif style == "beanie":  # knitted: down to the ears, ribbed
+                keep = rel[:, 1] > 0.05 - 0.35 * np.clip(-rel[:, 2], 0, 1)
+                rib = np.sin(np.arctan2(rel[:, 0], rel[:, 2]) * 26.0)
+                col *= (0.86 + 0.14 * rib * (rel[:, 1] < 0.35))[..., None]
+            elif style == "scarf":
+                face = (rel[:, 2] > 0.2) & (np.abs(rel[:, 0]) < 0.62) & (rel[:, 1] < 0.42) & (rel[:, 1] > -0.95)
+                keep = ~face
             else:
                 keep = (rel[:, 1] > 0.3 - 0.25 * np.clip(-rel[:, 2], 0, 1)) | (rel[:, 2] < -0.3)
                 if style == "short":

@@ -18,63 +18,21 @@ import pytest
 
 from genpost_houdini.cli import main
 from genpost_houdini.imageio import exr
+from genpost_houdini.samples.ground import GroundScene, build_ground
 
-W, H = 640, 360
-FRAMES = (1, 4)
-EYE = 1.65
-PITCH = -5.0  # degrees (looking slightly down)
-FOCAL, H_AP = 28.0, 36.0
-REGION = (-14.0, 14.0, -34.0, -4.0)  # x0, x1, z0, z1 on y = 0
+SCENE = GroundScene(width=640, height=360, first_frame=1, last_frame=4)
+W, H = SCENE.width, SCENE.height
+FRAMES = (SCENE.first_frame, SCENE.last_frame)
 
 
-def _camera_x(frame: int) -> float:
-    return 0.15 * (frame - FRAMES[0])  # a slow truck to the right
-
-
-def build_ground_scene(root: Path) -> dict:
-    """USD stage (camera at eye height, region prim on the ground) and analytic depth EXRs."""
-    from pxr import Gf, Usd, UsdGeom, Vt
-
-    root.mkdir(parents=True, exist_ok=True)
-    stage = Usd.Stage.CreateNew(str(root / "ground.usda"))
-    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
-    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
-    stage.SetStartTimeCode(FRAMES[0])
-    stage.SetEndTimeCode(FRAMES[1])
-    stage.SetFramesPerSecond(24)
-    stage.SetTimeCodesPerSecond(24)
-    UsdGeom.Xform.Define(stage, "/world")
-    cam = UsdGeom.Camera.Define(stage, "/world/cam")
-    cam.CreateFocalLengthAttr(FOCAL)
-    cam.CreateHorizontalApertureAttr(H_AP)
-    cam.CreateVerticalApertureAttr(H_AP * H / W)
-    t = cam.AddTranslateOp()
-    r = cam.AddRotateXYZOp()
-    for f in range(FRAMES[0], FRAMES[1] + 1):
-        t.Set(Gf.Vec3d(_camera_x(f), EYE, 0.0), Usd.TimeCode(f))
-        r.Set(Gf.Vec3f(PITCH, 0.0, 0.0), Usd.TimeCode(f))
-    x0, x1, z0, z1 = REGION
-    mesh = UsdGeom.Mesh.Define(stage, "/world/plaza")
-    mesh.CreatePointsAttr(Vt.Vec3fArray([Gf.Vec3f(x0, 0, z1), Gf.Vec3f(x1, 0, z1), Gf.Vec3f(x1, 0, z0), Gf.Vec3f(x0, 0, z0)]))
-    mesh.CreateFaceVertexCountsAttr([4])
-    mesh.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
-    stage.GetRootLayer().Save()
-    # Analytic depth of the ground plane y = 0 (planar Z, OpenCV camera axes), inf above the horizon.
-    fx = W * FOCAL / H_AP
-    fy = H * FOCAL / (H_AP * H / W)
-    cx, cy = W / 2 - 0.5, H / 2 - 0.5
-    v, u = np.mgrid[0:H, 0:W].astype(np.float64)
-    dcam = np.stack([(u - cx) / fx, (v - cy) / fy, np.ones_like(u)], axis=-1)  # z = 1
-    p = math.radians(PITCH)
-    # OpenCV -> USD camera axes (x, -y, -z), then the camera's rotation about X.
-    dusd = dcam * np.array([1.0, -1.0, -1.0])
-    dy = dusd[..., 1] * math.cos(p) - dusd[..., 2] * math.sin(p)  # world y of R_x(p) @ d
-    with np.errstate(divide="ignore"):
-        depth = np.where(dy < -1e-9, -EYE / dy, np.inf).astype(np.float32)
-    for f in range(FRAMES[0], FRAMES[1] + 1):
-        exr.write_exr(root / f"depth.{f:04d}.exr", {"Z": depth}, kinds={"Z": "depth"})
-    return {"stage": str(root / "ground.usda"), "camera": "/world/cam", "region": "/world/plaza",
-            "depth": str(root / "depth.####.exr")}
+def _project(point: np.ndarray, frame: int) -> tuple[float, float]:
+    """The scene's own analytic camera (eye height, pitch about X, OpenCV axes)."""
+    p = math.radians(SCENE.pitch)
+    rel = np.asarray(point, np.float64) - np.array([SCENE.camera_x(frame), SCENE.eye, 0.0])
+    y = rel[1] * math.cos(p) + rel[2] * math.sin(p)
+    z = -rel[1] * math.sin(p) + rel[2] * math.cos(p)
+    fx = W * SCENE.focal / SCENE.h_aperture
+    return fx * rel[0] / -z + (W / 2 - 0.5), fx * -y / -z + (H / 2 - 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +50,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="module")
 def ground_crowd(tmp_path_factory: pytest.TempPathFactory, library: dict) -> dict:
     root = tmp_path_factory.mktemp("ground")
-    scene = build_ground_scene(root / "scene")
+    scene = build_ground(root / "scene", SCENE)
     out = root / "out"
     args = ["crowd", "--stage", scene["stage"], "--camera", scene["camera"], "--region", scene["region"],
             "--depth", scene["depth"], "--frames", f"{FRAMES[0]}-{FRAMES[1]}", "--count", "150", "--seed", "3",
@@ -196,20 +154,11 @@ def test_shadow_under_the_people(ground_crowd: dict) -> None:
     pos = np.array(inst.GetPositionsAttr().Get(f), np.float64)
     hidden = set(inst.GetInvisibleIdsAttr().Get(f) or [])
     ids = list(inst.GetIdsAttr().Get())
-    # Project the feet with the scene's own analytic camera.
-    fx = W * FOCAL / H_AP
-    cx, cy = W / 2 - 0.5, H / 2 - 0.5
-    p = math.radians(PITCH)
     under, total = 0, 0
     for iid, q in zip(ids, pos):
         if iid in hidden:
             continue
-        rel = q - np.array([_camera_x(f), EYE, 0.0])
-        # World -> USD camera (inverse rotation about X), then USD -> OpenCV.
-        y = rel[1] * math.cos(p) + rel[2] * math.sin(p)
-        z = -rel[1] * math.sin(p) + rel[2] * math.cos(p)
-        xc, yc, zc = rel[0], -y, -z
-        u, v = fx * xc / zc + cx, fx * yc / zc + cy
+        u, v = _project(q, f)
         if not (2 <= u < W - 2 and 2 <= v < H - 2):
             continue
         total += 1

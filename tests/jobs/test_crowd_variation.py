@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from genpost_houdini.crowd.poisson import pairs_within, poisson_fill
-from genpost_houdini.crowd.variation import apply_colourway, colourway_matrix, design_colourways, separate_neighbours
+from genpost_houdini.crowd.variation import (FILMED_SHADE, WARDROBE_BOTTOMS, WARDROBE_TOPS, LookStats, apply_colourway,
+                                             design_colourways, garment_matrix, separate_neighbours)
 
 
 def _plane_stage(path: Path, *, density: list[float] | None = None, points: bool = False, size: tuple[float, float] = (10.0, 6.0)):
@@ -73,7 +74,8 @@ def test_colourway_only_inside_the_variation_matte() -> None:
     rgb = straight * alpha[:, None]
     kind = rng.integers(0, 3, n)  # 0 skin/hair, 1 top, 2 trousers
     variation = np.stack([np.where(kind > 0, alpha, 0.0), np.where(kind == 2, alpha, 0.0)], axis=1).astype(np.float32)
-    m = colourway_matrix(3, 2)
+    m = np.stack([garment_matrix(np.array([0.3, 0.05, 0.05]), np.array([0.02, 0.1, 0.4])),
+                  garment_matrix(np.array([0.1, 0.1, 0.12]), np.array([0.5, 0.45, 0.3]))]).astype(np.float32)
     out = apply_colourway(rgb, alpha, variation, m)
     skin = kind == 0
     assert np.array_equal(out[skin], rgb[skin]), "skin and hair untouched, bit for bit"
@@ -81,25 +83,66 @@ def test_colourway_only_inside_the_variation_matte() -> None:
         sel = kind == k
         want = np.maximum((straight[sel] @ m[part].T) * alpha[sel][:, None], 0.0)
         assert np.allclose(out[sel], want, atol=1e-5)
-    assert np.array_equal(colourway_matrix(3, 0), np.stack([np.eye(3), np.eye(3)]).astype(np.float32))
+
+
+def _lin(c: tuple[float, float, float]) -> np.ndarray:
+    return np.asarray(c, np.float64) ** 2.2
+
+
+def test_garment_matrix_dresses_a_garment_in_the_target_colour() -> None:
+    """The garment's mean colour goes exactly to the target (chromatic and grey garments), its
+    pattern keeps its luminance ratios, and impossible recolours are refused."""
+    Y = np.array([0.2722287168, 0.6740817658, 0.0536895174])
+    for mean, target in (((0.36, 0.02, 0.02), (0.02, 0.06, 0.3)), ((0.2, 0.2, 0.2), (0.4, 0.1, 0.05)),
+                         ((0.05, 0.1, 0.2), (0.3, 0.3, 0.28)), ((0.3, 0.25, 0.1), (0.008, 0.008, 0.01))):
+        m = garment_matrix(np.array(mean), np.array(target))
+        assert m is not None
+        assert np.allclose(m @ np.array(mean), np.array(target), atol=1e-9)
+        # Luminance is scaled alike for every colour of the garment (pattern contrast kept).
+        other = np.array(mean) * 0.4
+        assert float(Y @ (m @ other)) == pytest.approx(0.4 * float(Y @ np.array(target)), rel=1e-6)
+    assert garment_matrix(np.array([0.01, 0.01, 0.01]), np.array([0.8, 0.8, 0.8])) is None, "x80: the gain is bounded"
+    # A two-colour pattern (red and a light grey): a saturated blue target is desaturated until
+    # no pixel of the pattern goes negative.
+    samples = np.array([[0.4, 0.02, 0.02]] * 70 + [[0.5, 0.5, 0.5]] * 30)
+    m = garment_matrix(samples.mean(axis=0), _lin((0.1, 0.3, 0.78)) * FILMED_SHADE, samples)
+    assert m is not None and ((samples @ m.T).min(axis=1) >= -0.01).mean() >= 0.95
+    assert garment_matrix(samples.mean(axis=0), _lin((0.92, 0.92, 0.9)) * 1.6, samples) is None, "brighter than white"
 
 
 def test_designed_colourways_are_distinct_looks() -> None:
-    # Two people: a red top over dark trousers, and grey clothes; 60 % of their pixels clothing.
-    stats = [
-        (np.array([0.3, 0.1, 0.1]), np.array([0.15, 0.02, 0.02]), np.array([0.02, 0.02, 0.03]), np.array([0.35, 0.25])),
-        (np.array([0.2, 0.2, 0.2]), np.array([0.08, 0.08, 0.08]), np.array([0.05, 0.05, 0.05]), np.array([0.35, 0.25])),
-    ]
-    mats = design_colourways(stats, 6)
+    # Two people: a red top over mid trousers, and grey clothes; 60 % of their pixels clothing
+    # (upper half: mostly top; lower half: mostly trousers).
+    def stats(top: np.ndarray, bottom: np.ndarray, skin: np.ndarray) -> LookStats:
+        whole = (0.35 * top + 0.25 * bottom + 0.4 * skin, 0.35 * top, 0.25 * bottom)
+        upper = (0.6 * top + 0.4 * skin, 0.6 * top, np.zeros(3))
+        lower = (0.55 * bottom + 0.45 * skin, np.zeros(3), 0.55 * bottom)
+        return LookStats({"whole": whole, "upper": upper, "lower": lower}, (top, bottom), (top[None], bottom[None]))
+
+    people = [stats(np.array([0.3, 0.02, 0.02]), np.array([0.05, 0.08, 0.15]), np.array([0.4, 0.25, 0.18])),
+              stats(np.array([0.15, 0.15, 0.15]), np.array([0.1, 0.1, 0.1]), np.array([0.15, 0.09, 0.06]))]
+    mats = design_colourways(people, 6)
     ident = np.stack([np.eye(3), np.eye(3)]).astype(np.float32)
     assert all(np.array_equal(mats[(s, 0)], ident) for s in range(2))
-    eye = np.eye(3)
-    means = np.array([a + (mats[(s, k)][0] - eye) @ bu + (mats[(s, k)][1] - eye) @ bl
-                      for s, (a, bu, bl, _) in enumerate(stats) for k in range(6)])
+    tops = np.array([_lin(c) for _, c, _ in WARDROBE_TOPS]) * FILMED_SHADE
+    bottoms = np.array([_lin(c) for _, c, _ in WARDROBE_BOTTOMS]) * FILMED_SHADE
+    kinds = {name: kind for name, _, kind in WARDROBE_TOPS}
+    for (s, k), m in mats.items():
+        if k == 0:
+            continue
+        top, bottom = people[s].garments
+        # Every garment is dressed in a wardrobe colour (these plain garments: exactly).
+        dt = np.abs(tops - m[0].astype(np.float64) @ top).max(axis=1)
+        db = np.abs(bottoms - m[1].astype(np.float64) @ bottom).max(axis=1)
+        assert dt.min() < 1e-5 and db.min() < 1e-5, (s, k)
+        if k == 2:  # the second colourway: a neutral top and bottom
+            assert kinds[WARDROBE_TOPS[int(np.argmin(dt))][0]] == "neutral"
+    means = np.array([people[s].predict(mats[(s, k)][0].astype(np.float64), mats[(s, k)][1].astype(np.float64))
+                      for s in range(2) for k in range(6)])
     enc = (np.clip(means, 0, None) / (1 + np.clip(means, 0, None))) ** (1 / 2.2)
     d = np.sqrt(((enc[:, None] - enc[None]) ** 2).sum(-1))
     np.fill_diagonal(d, np.inf)
-    assert d.min() > 0.02, "every look's average colour differs"
+    assert d.min() > 0.03, "every look's average colour differs"
     assert np.median(d.min(axis=1)) > 0.07, "and most by far"
     assert (means >= 0).all()
 
@@ -287,3 +330,31 @@ def test_shutter_from_the_camera(tmp_path: Path) -> None:
     stage.GetRootLayer().Save()
     shot = Shot.open(tmp_path / "c.usda", camera="/cam", depth=str(tmp_path / "d.####.exr"), frames=[1, 2])
     assert camera_shutter(shot, 1) == pytest.approx(0.25)
+
+
+def test_hidden_people_are_staggered_into_gaps() -> None:
+    """Five people in a line straight out from an eye-height camera hide each other's heads;
+    staggered, every head shows beside the nearer people's shoulders (pinhole projection),
+    nobody is closer than the spacing, nobody moved farther than the radius."""
+    from genpost_houdini.crowd.stagger import stagger
+
+    up, basis = np.array([0.0, 1.0, 0.0]), np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    cam = np.array([0.0, 1.65, 0.0])
+    pos = np.array([[0.0, 0.0, -4.0 - 1.2 * k] for k in range(5)])
+    spare = np.array([[x, 0.0, z] for x in np.arange(-3.0, 3.01, 0.3) for z in np.arange(-3.0, -11.0, -0.3)])
+    new, moved = stagger(pos, spare, np.full(5, 1.75), [cam], up, basis, radius=1.8, spacing=0.6)
+    assert moved >= 3
+    assert np.sqrt(((new - pos) ** 2).sum(-1)).max() <= 1.8 + 1e-9
+    d = np.sqrt(((new[:, None, [0, 2]] - new[None, :, [0, 2]]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 0.6 - 1e-9
+    # Screen x of a point (pinhole looking down -z): u = x / -z. A head centre is hidden when it
+    # falls inside a nearer person's shoulders (half width 0.22 m).
+    u = new[:, 0] / -new[:, 2]
+    for i in range(5):
+        nearer = -new[:, 2] < -new[i, 2] - 0.05
+        assert not np.any(nearer & (np.abs(u - u[i]) < 0.22 / -new[:, 2])), i
+    # Nobody hidden, nobody moves.
+    spread = np.array([[2.0 * k - 4.0, 0.0, -6.0] for k in range(5)])
+    same, moved = stagger(spread, spare, np.full(5, 1.75), [cam], up, basis, radius=1.8, spacing=0.6)
+    assert moved == 0 and np.array_equal(same, spread)
