@@ -9,7 +9,11 @@ settings (no holdout, no flags), then scored against the truth (:mod:`genpost_ho
 - ``lens``: the clean plate distorted by a radial lens (ST maps, 10 % overscan CG frame),
   undistorted depth, soft top matte;
 - ``green``: as ``real`` with a green screen and no exposure drift;
-- ``clean``: the unmodified plate with a soft top matte (must not regress).
+- ``clean``: the unmodified plate with a soft top matte (must not regress);
+- ``alt``: as ``real`` with another mover colour (green) and twice the grain;
+- ``green_low``: a green screen, a blue mover and half the grain (held-out data differs from ours).
+
+Each figure is printed beside its criterion with PASS or FAIL (``--json`` prints the raw scores).
 
     .venv/bin/python benchmarks/plates_eval.py                 # every case, 36 frames
     .venv/bin/python benchmarks/plates_eval.py --case real --frames 1001-1012 --downsample 2
@@ -39,7 +43,49 @@ CASES = {
     "lens": {"screen": None, "moving": False, "grain": 0.0, "drift": 0.0, "lens": (0.06, 0.01)},
     "green": {"screen": "green", "drift": 0.0},
     "clean": {"screen": None, "moving": False, "grain": 0.0, "drift": 0.0},
+    "alt": {"object_rgb": (0.06, 0.38, 0.05), "grain": 2.0},
+    "green_low": {"screen": "green", "object_rgb": (0.04, 0.07, 0.45), "grain": 0.5},
 }
+#: Leaked moving content allowed, as a fraction of the fully extended pixels ("none", with a
+#: tolerance for a few anti-aliased object-coloured pixels of the truth's own colour).
+LEAK_FRACTION = 1e-4
+#: A colour cast allowed beyond the truth's (fraction of fully extended pixels).
+CAST_MARGIN = 0.01
+
+
+def criteria(case: str, score: dict) -> list[tuple[str, object, str, bool | None]]:
+    """(figure, value, criterion, passed) rows of issue 11 for one case's score."""
+    from genpost_houdini.qc.truth_score import LIMITS
+
+    rows: list[tuple[str, object, str, bool | None]] = []
+    full = max(int(score["full_pixels"]), 1)
+    rows.append(("kept_changed_pixels", score["kept_changed_pixels"], "== 0", score["kept_changed_pixels"] == 0))
+    if CASES[case].get("moving", True):
+        rows.append(("leaked_pixels", score["leaked_pixels"], f"<= {LEAK_FRACTION * full:.0f} ({LEAK_FRACTION:g} of {full})",
+                     score["leaked_pixels"] <= LEAK_FRACTION * full))
+    if score.get("cast_fraction") is not None:
+        limit = score["cast_fraction_truth"] + CAST_MARGIN
+        rows.append(("cast_fraction", score["cast_fraction"], f"<= truth {score['cast_fraction_truth']:.4f} + {CAST_MARGIN}",
+                     score["cast_fraction"] <= limit))
+    lo, hi = LIMITS["grain_ratio"]
+    g = score.get("grain_ratio")
+    if CASES[case].get("grain", 1.0) > 0:
+        rows.append(("grain_ratio", g, f"{lo}..{hi}", g is not None and lo <= g <= hi))
+    for key in ("edge_step_ratio", "edge_step_ratio_ideal"):
+        v = score.get(key)
+        rows.append((key, v, f"<= {LIMITS['edge_step_ratio']}", v is not None and v <= LIMITS["edge_step_ratio"]))
+    limit = LIMITS["median_error_seen_lens"] if CASES[case].get("lens") else LIMITS["median_error_seen"]
+    v = score.get("median_error_seen")
+    rows.append(("median_error_seen", v, f"<= {limit}", v is not None and v <= limit))
+    return rows
+
+
+def print_table(case: str, score: dict) -> None:
+    print(f"{case}  ({score['frames'][0]}-{score['frames'][1]}, {score['seconds']} s, sources {_rounded(score['sources'])})")
+    for name, value, crit, ok in criteria(case, score):
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"  {name:24s} {shown:>12s}   {crit:34s} {'PASS' if ok else 'FAIL'}")
+    sys.stdout.flush()
 
 
 def build(case: str, frames: list[int], downsample: int):
@@ -82,6 +128,7 @@ def main() -> None:
     ap.add_argument("--frames", default="1001-1036")
     ap.add_argument("--downsample", type=int, default=1)
     ap.add_argument("--keep", metavar="DIR", help="write outputs under DIR (default: a temporary folder)")
+    ap.add_argument("--json", action="store_true", help="also print each case's raw scores as JSON")
     args = ap.parse_args()
     frames = parse_frame_range(args.frames)
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,11 +138,13 @@ def main() -> None:
             out = base / case
             rc, seconds, text = run_setext(real, out)
             if rc != 0:
-                print(f"{case}: setext exit {rc}: {text.strip().splitlines()[-1] if text.strip() else ''}")
+                print(f"{case}: setext exit {rc}: {text.strip().splitlines()[-1] if text.strip() else ''}  FAIL")
                 continue
             score = score_real_plate(real, out)
             score["seconds"] = round(seconds, 1)
-            print(f"{case}: " + json.dumps(_rounded(score)))
+            print_table(case, score)
+            if args.json:
+                print(f"{case}: " + json.dumps(_rounded(score)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ the screen's colour (a screen corner outside the matte, a reflection) is not the
   matte (``auto``), and measures its colour and the plate's normal level of the screen's hue;
 - :func:`untrusted_pixels` gives, per frame, the plate pixels that are never a source or
   context: partial matte, a spill band along the matte edge, screen-coloured pixels, and pixels
-  near the matte with the screen's hue above the plate's normal level (adaptive spill).
+  near the matte with the screen's hue above the plate's normal level (adaptive spill);
+- :func:`unmix_screen` takes the screen out of a keyed matte's soft edge: there the plate is
+  ``scene * (1 - m) + screen * m`` (with the screen's light spilled on the scene), so the
+  output's ``plate * (1 - m)`` part would show a dark, screen-coloured line along the edge.
 
 Conventions: images (H, W, 3) scene-linear float32; mattes (H, W) float32 in [0, 1].
 """
@@ -23,7 +26,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ..errors import UsageError
-from .morphology import dilate
+from .morphology import box_sum, dilate
 
 SCREEN_CHOICES = ("auto", "blue", "green", "none")
 #: Dominant channel of each screen colour.
@@ -35,6 +38,9 @@ SCREEN_DOMINANCE, SCREEN_SHARE = 0.3, 0.5
 #: Band along the matte edge never trusted: pixels (at least), and as a fraction of the image's
 #: larger side, when a screen is present; without a screen only anti-aliasing is excluded.
 SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 4, 0.02, 2
+#: The screen behind a soft edge is the mean of the pure screen within this radius (pixels, at
+#: least; UNMIX_FRACTION of the image's larger side).
+UNMIX_PX, UNMIX_FRACTION = 12, 0.02
 #: Adaptive spill: within this many bands of the matte, a pixel whose hue excess exceeds the
 #: plate's normal level by SPILL_EXCESS is spill. The edge spills when its median hue excess
 #: exceeds the set's typical one by SPILL_SEEN.
@@ -185,6 +191,56 @@ def despill(image: np.ndarray, screen: Screen) -> np.ndarray:
     limit = top + screen.typical_excess * (np.maximum(_level(img), 0.0) + 0.02)
     img[..., ch] = np.minimum(img[..., ch], limit)
     return img
+
+
+def unmix_screen(plate: np.ndarray, matte: np.ndarray, screen: Screen) -> np.ndarray:
+    """The part ``plate * (1 - m)`` of the output ``plate * (1 - m) + extension * m`` where a
+    keyed screen lies behind the soft edge: the foreground alone, without the screen and its
+    spill, so the edge meets the extension without a dark or screen-coloured line.
+
+    A plate pixel of the edge is ``fg + screen * m`` (``fg``: the scene premultiplied by
+    ``1 - m``, screen light spilled on it). The screen behind it is the local mean of the pure
+    screen (matte >= 0.999 and of the screen's hue) within UNMIX_PX; ``fg`` is then despilled
+    (the screen's channel clamped as :func:`despill` does, and the screen's colour in the same
+    proportion taken from the other channels). Pixels without pure screen nearby (a soft matte
+    over the set, no screen) and pixels with matte 0 or 1 keep ``plate * (1 - m)``.
+    """
+    img = np.asarray(plate, dtype=np.float32)
+    m = np.asarray(matte, dtype=np.float32)
+    out = img * (1.0 - m)[..., None]
+    ramp = (m > 0) & (m < 0.999)
+    if not screen.present or not ramp.any():
+        return out
+    ch = SCREEN_CHANNEL[screen.kind]
+    pure = (m >= 0.999) & (dominance(img, ch) > SCREEN_DOMINANCE)
+    if not pure.any():
+        return out
+    h, w = m.shape
+    r = max(UNMIX_PX, int(round(UNMIX_FRACTION * max(h, w))))
+    ys, xs = np.nonzero(ramp)
+    y0, y1 = max(0, ys.min() - r), min(h, ys.max() + r + 1)
+    x0, x1 = max(0, xs.min() - r), min(w, xs.max() + r + 1)
+    sub_pure = pure[y0:y1, x0:x1].astype(np.float32)
+    count = box_sum(sub_pure, r)
+    behind = box_sum(img[y0:y1, x0:x1] * sub_pure[..., None], r) / np.maximum(count, 1.0)[..., None]
+    sel = ramp[y0:y1, x0:x1] & (count >= 1.0)
+    if not sel.any():
+        return out
+    p, mm, scr = img[y0:y1, x0:x1][sel], m[y0:y1, x0:x1][sel], behind[sel]
+    fg = np.maximum(p - scr * mm[:, None], 0.0)
+    # spill: the least amount a of the screen's colour whose removal leaves no more of the
+    # screen's hue than the set typically shows: fg[ch] - a*s[ch] <= fg[c] - a*s[c] + allowance
+    rgb = np.asarray(screen.rgb or tuple(1.0 if c == ch else 0.0 for c in range(3)), np.float32)
+    allowance = screen.typical_excess * (np.maximum(_level(fg), 0.0) + 0.02)
+    amount = np.full(fg.shape[0], np.inf, np.float32)
+    for c in (c for c in range(3) if c != ch):
+        gap = max(float(rgb[ch] - rgb[c]), 1e-6)
+        amount = np.minimum(amount, (fg[:, ch] - fg[:, c] - allowance) / gap)
+    amount = np.maximum(amount, 0.0)
+    fg = np.maximum(fg - amount[:, None] * rgb[None, :], 0.0)
+    sub = out[y0:y1, x0:x1]
+    sub[sel] = fg
+    return out
 
 
 def untrusted_pixels(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: int | None = None) -> np.ndarray:

@@ -304,6 +304,14 @@ def moving_masks(
             for s in near + ([t] if t in colours else []):
                 alike |= (np.abs(log_t - colours[s]).max(axis=-1) < MOVER_COLOUR)
             moving_t = moving_t | (suspicious & alike & ok_t)
+            # a mover's own colour connected to what was found is the mover too (a part no view
+            # contradicted, e.g. where the partners saw it as well), within the suspicion radius
+            reach = alike & ok_t & dilate(moving_t, max(2, max(moving_t.shape) // SUSPICION))
+            for _ in range(max(2, max(moving_t.shape) // SUSPICION)):
+                grown = moving_t | (dilate(moving_t, 1) & reach)
+                if np.array_equal(grown, moving_t):
+                    break
+                moving_t = grown
             if needs is not None:
                 unverified = (checks[t].far_views == 0) & suspicious & ok_t & ~moving_t
         out[t] = Verdict(moving_t, unverified)

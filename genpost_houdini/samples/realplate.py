@@ -7,7 +7,7 @@ Z depth; e.g. the TartanAir office shot) and writes what a set-extension job mee
   (``matte.####.exr``, channel ``A``) whose edge ramps over ``edge_px`` pixels; in that ramp the
   plate is a mix of screen and scene with screen light spilled onto it (``spill``), and a weaker
   spill (``spill_tail``) continues beyond the edge, decaying over ``spill_px`` pixels;
-- a red object crossing the kept plate just below the screen (its alpha in
+- a red object (``object_rgb``) crossing the kept plate just below the screen (its alpha in
   ``moving.####.exr``): moving content that must never be copied into the extension;
 - grain on every frame, per channel and intensity dependent, spatially a little correlated,
   fresh per frame; optionally exposure drift (a per-frame gain);
@@ -58,6 +58,7 @@ class RealPlateSpec:
     spill_tail: float = 0.1
     spill_px: float = 1.5
     moving: bool = True
+    object_rgb: tuple[float, float, float] = OBJECT_RGB
     object_size: tuple[float, float] = (0.12, 0.09)
     grain: float = 1.0
     drift: float = 0.02
@@ -114,7 +115,7 @@ class RealPlate:
     def from_json(cls, data: dict[str, Any]) -> "RealPlate":
         d = dict(data)
         spec = dict(d.pop("spec"))
-        for key in ("object_size", "lens"):
+        for key in ("object_size", "lens", "object_rgb"):
             if spec.get(key) is not None:
                 spec[key] = tuple(spec[key])
         d["spec"] = RealPlateSpec(**spec)
@@ -257,7 +258,7 @@ def build_real_plate(
         scene = (clean * gain).astype(np.float32)
         alpha = _object_alpha(pw, ph, spec, i, len(frames)) if spec.moving else np.zeros((ph, pw), np.float32)
         shade = 1.0 + 0.15 * np.linspace(-1, 1, ph, dtype=np.float32)[:, None, None]
-        obj = np.asarray(OBJECT_RGB, np.float32) * gain * shade
+        obj = np.asarray(spec.object_rgb, np.float32) * gain * shade
         filmed = scene * (1.0 - alpha[..., None]) + obj * alpha[..., None]
         if screen is not None:  # screen light spills onto the set, which the screen covers where keyed
             filmed = (filmed + spill[..., None] * screen * gain) * (1.0 - matte[..., None]) + screen * gain * matte[..., None]
@@ -278,7 +279,7 @@ def build_real_plate(
         plate=str(out / "plate.####.exr"), depth=depth_pattern, matte=str(out / "matte.####.exr"),
         truth=str(out / "truth.####.exr"), truth_grain=str(out / "truth_grain.####.exr"),
         moving=str(out / "moving.####.exr"), spec=spec, plate_size=(pw, ph), cg_size=(cg_w, cg_h),
-        screen_rgb=screen_rgb, undistort=str(undistort_path) if undistort_path else None,
+        screen_rgb=screen_rgb, object_rgb=tuple(spec.object_rgb), undistort=str(undistort_path) if undistort_path else None,
         redistort=str(redistort_path) if redistort_path else None, gains=gains,
     )
     write_json_atomic(out / "realplate.json", result.to_json())

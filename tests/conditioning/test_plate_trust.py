@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from genpost_houdini.conditioning.plate import (
-    EDGE_MARGIN_PX, Screen, detect_screen, spill_band_px, untrusted_pixels,
+    EDGE_MARGIN_PX, Screen, detect_screen, spill_band_px, unmix_screen, untrusted_pixels,
 )
 from genpost_houdini.errors import UsageError
 
@@ -70,3 +70,26 @@ def test_without_a_screen_only_the_edge_is_excluded() -> None:
     first_kept = int(np.argmax(matte[:, 0] == 0))
     assert bad[first_kept + EDGE_MARGIN_PX - 1].all() and not bad[first_kept + EDGE_MARGIN_PX + 1].any()
     assert not bad[100:110, 20:30].any()
+
+
+@pytest.mark.parametrize("kind", ["blue", "green"])
+def test_unmix_screen_leaves_the_foreground_of_a_soft_edge(kind: str) -> None:
+    # a grey set under a soft keyed edge: plate = (scene + spill * screen) * (1 - m) + screen * m;
+    # the plate's part of the output must be scene * (1 - m): no screen, no spill
+    h, w = 40, 30
+    y = np.arange(h, dtype=np.float32)[:, None]
+    m = np.clip((16.0 - y) / 8.0 + 0.5, 0.0, 1.0) * np.ones((1, w), np.float32)  # ramp over 8 rows
+    level = 0.3 + 0.2 * np.linspace(0, 1, w, dtype=np.float32)[None, :] * np.ones((h, 1), np.float32)
+    scene = np.stack([level, level, level], axis=-1)
+    rgb = {"blue": (0.04, 0.09, 0.42), "green": (0.05, 0.36, 0.08)}[kind]
+    screen_rgb = np.asarray(rgb, np.float32)
+    plate = (scene + 0.3 * screen_rgb) * (1.0 - m[..., None]) + screen_rgb * m[..., None]
+    screen = Screen(kind, rgb=rgb)
+    out = unmix_screen(plate, m, screen)
+    kept = m == 0
+    np.testing.assert_allclose(out[~kept], (scene * (1.0 - m[..., None]))[~kept], atol=2e-3)
+    assert np.array_equal(out[kept], plate[kept])
+    # without a screen (or no pure screen near the edge) the plate's part is plate * (1 - m)
+    np.testing.assert_allclose(unmix_screen(plate, m, Screen("none")), plate * (1.0 - m[..., None]), atol=1e-7)
+    over_set = np.where(m[..., None] >= 0.999, scene, plate)  # a soft matte over the set itself
+    np.testing.assert_allclose(unmix_screen(over_set, m, screen), over_set * (1.0 - m[..., None]), atol=1e-7)

@@ -6,7 +6,9 @@ work-unit loop that skips finished frames and publishes atomically (:meth:`run`)
 layer (:meth:`write_layer`).
 
 A frame's output is ``plate * (1 - m) + extension * m`` with the soft extend matte ``m``: the
-plate where ``m == 0`` is copied, never resampled. The extension is assembled in the depth's
+plate where ``m == 0`` is copied, never resampled; along a keyed screen's soft edge the plate's
+part is its foreground alone (:func:`~genpost_houdini.conditioning.plate.unmix_screen`: no
+screen, no spill), so no dark or screen-coloured line runs along the matte edge. The extension is assembled in the depth's
 (undistorted) space from trusted, degrained sources, blended in the gradient domain, taken back
 to plate space through the redistort ST map (with a lens), and regrained with fresh grain of
 the plate's statistics (seeded by frame).
@@ -179,6 +181,7 @@ class SetExtension:
     def _compose(self, t: int, c: Any) -> dict[str, np.ndarray]:
         """The output channels: ``plate * (1 - m) + extension * m`` in plate space, regrained."""
         from ...conditioning.grain import regrain
+        from ...conditioning.plate import unmix_screen
         from ...seeds import derive_seed
 
         depth = self.shot.read("depth", t)
@@ -191,7 +194,8 @@ class SetExtension:
         if self.plates.grain.present:
             ext = regrain(ext, self.plates.grain, derive_seed(self.params.seed, t, "grain"), where=~kept)
         m = matte[..., None]
-        image = (plate * (1.0 - m) + np.where(kept[..., None], 0.0, ext) * m).astype(np.float32)
+        # plate * (1 - m), without the screen and its spill where a keyed screen is behind the edge
+        image = (unmix_screen(plate, matte, self.plates.screen) + np.where(kept[..., None], 0.0, ext) * m).astype(np.float32)
         image[kept] = plate[kept]  # the plate is never altered where the matte is 0
         source = output_source(matte, plate_w, other)
         confidence = np.ones(matte.shape, np.float32)
