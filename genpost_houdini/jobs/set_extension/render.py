@@ -79,7 +79,7 @@ class SetExtension:
         stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
         stage_stamp = file_stamp(p.stage)
         return hash_data(
-            "setext-plan-v3",  # v2: one seed rule, hole windows = generator windows; v3: real plates
+            "setext-plan-v4",  # v2: one seed rule, hole windows = generator windows; v3: real plates; v4: unmixed edge, mover colour grown
             stage_stamp,
             self.shot.camera.prim_path,
             stamps,
