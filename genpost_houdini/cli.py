@@ -12,7 +12,7 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import __version__
 from .errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GenpostError
@@ -85,6 +85,39 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 EXIT_SIGINT, EXIT_SIGTERM, EXIT_SIGPIPE = 130, 143, 141
 
 
+class _NamedStdout:
+    """stdout whose write failures (`> /dev/full`, a full disk under a redirect) are errors that
+    name standard output; a closed pipe stays a BrokenPipeError. Everything else is the stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: OSError) -> Exception:
+        from .errors import filesystem_error
+
+        _quiet_stdout()
+        return filesystem_error(exc, "standard output", "write")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _quiet_stdout() -> None:
     """stdout's reader went away: send what is left to /dev/null so the interpreter's final
     flush does not print a BrokenPipeError."""
@@ -130,10 +163,23 @@ def _main(argv: Sequence[str] | None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    original = sys.stdout
+    if original is not None and not isinstance(original, _NamedStdout):
+        sys.stdout = _NamedStdout(original)  # type: ignore[assignment]
+    try:
+        return _run(args, handler)
+    finally:
+        if sys.stdout is not original and isinstance(sys.stdout, _NamedStdout):
+            sys.stdout = original
+
+
+def _run(args: argparse.Namespace, handler: Any) -> int:
+    """Run the command's handler; map its exceptions to exit codes (the one place that does)."""
     command = args.command
     try:
         result = handler(args)
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        if sys.stdout is not None:  # None when started with stdout closed (`>&-`): nothing to flush
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
     except BrokenPipeError:  # `genpost ... | head`: the reader has what it wanted
         _quiet_stdout()
         return EXIT_SIGPIPE

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    from .setext import add_shot_arguments
+    from .setext import add_lens_arguments, add_shot_arguments
 
     p = sub.add_parser(
         "qc",
@@ -19,6 +19,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add_shot_arguments(p)
     p.add_argument("--images", required=True, help="image EXR pattern to measure (R,G,B)")
     p.add_argument("--region", default=None, help="region mask EXR pattern (1 = region); default: whole frame")
+    p.add_argument("--plate", default=None,
+                   help="the plate the images extend (with --region, the extend matte): also report spill_pixels, "
+                   "leaked_pixels, grain_ratio and edge_step (real-plate QC)")
+    p.add_argument("--screen", choices=["auto", "blue", "green", "none"], default="auto",
+                   help="screen under the matte, for spill_pixels (default auto: detected)")
+    add_lens_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run)
 
@@ -27,17 +33,29 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..imageio import exr
-    from ..errors import BadInputError
+    from ..errors import BadInputError, UsageError
     from ..qc.warping import format_error, warping_error
     from ..shot.frames import FrameSeq, format_frames, parse_frame_range
     from ..shot.shot import Shot
 
     frames = parse_frame_range(args.frames)
-    shot = Shot.open(args.stage, camera=args.camera, depth=args.depth, frames=frames, plate=args.images, mask=args.region,
-                     depth_kind=args.depth_kind)
+    if args.plate and not args.region:
+        raise UsageError("--plate needs --region (the extend matte) for real-plate QC")
+    shot = Shot.open(args.stage, camera=args.camera, depth=args.depth, frames=frames, plate=args.plate or args.images,
+                     mask=args.region, undistort=args.undistort, redistort=args.redistort, depth_kind=args.depth_kind)
     images = FrameSeq.parse(args.images)
-    result = warping_error(shot, lambda f: exr.read_rgb(images.path(f)), frames)
+    read = lambda f: exr.read_rgb(images.path(f))  # noqa: E731  (plate space)
+    measured = read
+    if shot.lens is not None:  # warping error in the depth's space, where the camera lives
+        from ..shot.lens import COLOUR_FILTER, warp_stmap
+
+        measured = lambda f: warp_stmap(read(f), shot.lens.undistort(f), filtername=COLOUR_FILTER)[0]  # noqa: E731
+    result = warping_error(shot, measured, frames)
     report = result.to_json()
+    if args.plate:
+        from ..qc.plate_report import plate_report
+
+        report.update(plate_report(shot, read, frames, screen=args.screen))
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -45,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"warping error: region {format_error(report['region']['warping_error'])}, "
               f"plate {format_error(report['plate']['warping_error'])}"
               + (f", ratio {ratio:.2f}" if ratio is not None else ""))
+        if args.plate:
+            grain = report["grain_ratio"]
+            edge = report["edge_step_ratio"]
+            print(f"real plate: spill {report['spill_pixels']} px ({report['screen']} screen), leaked "
+                  f"{report['leaked_pixels']} px, grain ratio {'-' if grain is None else f'{grain:.2f}'}, "
+                  f"edge step {'-' if edge is None else f'{edge:.2f}'}x the plate's")
     if not result.measured:
         why = ("one frame has no pair to compare" if len(frames) < 2
                else "no pixel of the region is visible in two consecutive frames")

@@ -38,6 +38,27 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-pickle", action="store_true", help="allow pickle checkpoints in --model (they run code when loaded)")
 
 
+def add_lens_arguments(parser: argparse.ArgumentParser) -> None:
+    """--undistort/--redistort: the lens as Nuke ST maps (shared by setext, crowd, qc)."""
+    parser.add_argument("--undistort", default=None, metavar="STMAP",
+                        help="undistort ST map (file or frame pattern), the CG renders' size: for each undistorted "
+                        "pixel, where to sample the plate (R = s, G = t, Nuke's convention)")
+    parser.add_argument("--redistort", default=None, metavar="STMAP",
+                        help="redistort ST map (file or frame pattern), the plate's size: for each plate pixel, "
+                        "where to sample the undistorted image")
+
+
+def add_plate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Real-plate options of set extension: screen, holdout, grain, lens."""
+    parser.add_argument("--screen", choices=["auto", "blue", "green", "none"], default="auto",
+                        help="screen under the extend matte: its colour and spill are never a source (default auto: detected)")
+    parser.add_argument("--holdout", default=None, metavar="PAT",
+                        help="matte of plate pixels that must never be a source (actors, vehicles, rigs)")
+    parser.add_argument("--grain", choices=["auto", "off"], default="auto",
+                        help="measure the plate's grain, degrain sources and regrain extended pixels (default auto)")
+    add_lens_arguments(parser)
+
+
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
         "setext",
@@ -49,11 +70,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     )
     add_shot_arguments(p)
     p.add_argument("--plate", required=True, help="plate EXR pattern (scene-linear)")
-    p.add_argument("--extend", required=True, help="extend mask EXR pattern (1 = generate, 0 = keep plate)")
+    p.add_argument("--extend", required=True, help="extend matte EXR pattern, soft 0..1 (output = plate * (1 - m) + extension * m)")
     p.add_argument("--out", required=True, help="output folder")
     add_generation_arguments(p)
     p.add_argument("--shot-frames", default=None, help="the whole shot's range when --frames is a chunk of it (plans keyframes over the shot)")
     p.add_argument("--max-keyframes", type=int, default=8)
+    add_plate_arguments(p)
     p.add_argument("--force", action="store_true",
                    help="redo frames that are already done; hand over an output folder another job owns")
     p.add_argument("--save-job", metavar="JOB.json", default=None, help="write the job file and exit without running")
@@ -81,6 +103,11 @@ def setext_params(args: argparse.Namespace) -> dict:
         "runtime": args.runtime,
         "allow_pickle": args.allow_pickle,
         "max_keyframes": args.max_keyframes,
+        "screen": args.screen,
+        "holdout": args.holdout or "",
+        "grain": args.grain,
+        "undistort": args.undistort or "",
+        "redistort": args.redistort or "",
     }
 
 

@@ -27,8 +27,9 @@ import numpy as np
 LEVELS = 3
 #: Value bins of the sigma table.
 BINS = 8
-#: Grain is "present" when its median sigma exceeds this fraction of the value and PRESENT_ABS.
-PRESENT_REL, PRESENT_ABS = 0.006, 0.0015
+#: Grain is "present" when its median sigma exceeds this fraction of the value and PRESENT_ABS;
+#: beyond MAX_REL of the value it is texture, not grain. Fewer samples than MIN_SAMPLES: none.
+PRESENT_REL, PRESENT_ABS, MAX_REL, MIN_SAMPLES = 0.006, 0.0015, 0.2, 20_000
 #: Shrinkage threshold, in grain sigmas of each wavelet level.
 SHRINK = 2.0
 #: Candidate correlation blurs (pixels) for measurement.
@@ -121,8 +122,27 @@ class GrainModel:
 NO_GRAIN = GrainModel(present=False)
 
 
+#: Grain is measured on a grid of CROPS x CROPS tiles of CROP pixels (all of a small image).
+CROPS, CROP = 3, 256
+
+
+def _crops(shape: tuple[int, ...]) -> list[tuple[slice, slice]]:
+    """Tiles spread evenly over an image of ``shape`` (the whole image when it is small)."""
+    h, w = shape[:2]
+    if h * w <= (CROPS * CROP) ** 2:
+        return [(slice(0, h), slice(0, w))]
+    out = []
+    for i in range(CROPS):
+        for j in range(CROPS):
+            y0 = int(round(i * max(0, h - CROP) / max(1, CROPS - 1)))
+            x0 = int(round(j * max(0, w - CROP) / max(1, CROPS - 1)))
+            out.append((slice(y0, min(h, y0 + CROP)), slice(x0, min(w, x0 + CROP))))
+    return out
+
+
 def measure_grain(samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> GrainModel:
-    """The grain of ``(plate (H, W, 3), trusted (H, W) bool)`` pairs at full resolution.
+    """The grain of ``(plate (H, W, 3), trusted (H, W) bool)`` pairs at full resolution (on a
+    grid of tiles of each, so the cost does not grow with the plate's size).
 
     Per channel and value bin, the grain sigma is the robust spread (1.4826 MAD) of the finest
     wavelet details over trusted pixels, divided by that level's sigma for unit grain of the
@@ -131,20 +151,26 @@ def measure_grain(samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> GrainMode
     """
     d0s, d1s, vals = [], [], []
     for plate, trusted in samples:
-        details, smooth = wavelet_details(plate, 2)
-        ok = np.asarray(trusted, bool)
-        ok[:4] = ok[-4:] = False
-        ok[:, :4] = ok[:, -4:] = False
-        if ok.sum() < 256:
-            continue
-        d0s.append(details[0][ok])
-        d1s.append(details[1][ok])
-        vals.append(smooth[ok])
+        for ys, xs in _crops(np.asarray(trusted).shape):
+            details, smooth = wavelet_details(plate[ys, xs], 2)
+            ok = np.array(trusted[ys, xs], dtype=bool)
+            ok[:4] = ok[-4:] = False
+            ok[:, :4] = ok[:, -4:] = False
+            if ok.sum() < 64:
+                continue
+            d0s.append(details[0][ok])
+            d1s.append(details[1][ok])
+            vals.append(smooth[ok])
     if not vals:
         return NO_GRAIN
     d0, d1, v = np.concatenate(d0s), np.concatenate(d1s), np.concatenate(vals)
+    if len(v) < MIN_SAMPLES:
+        return NO_GRAIN
     mad = lambda a: 1.4826 * float(np.median(np.abs(a - np.median(a))))  # noqa: E731
     ratio = np.median([mad(d1[:, c]) / max(mad(d0[:, c]), 1e-9) for c in range(3)])
+    widest = _level_sigmas(BLURS[-1])
+    if ratio > 1.15 * widest[1] / widest[0]:
+        return NO_GRAIN  # coarser than any grain: texture of a small or soft image, not grain
     blur = min(BLURS, key=lambda b: abs(_level_sigmas(b)[1] / _level_sigmas(b)[0] - ratio))
     unit0 = _level_sigmas(blur)[0]
     level = v.mean(axis=1)
@@ -161,7 +187,7 @@ def measure_grain(samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> GrainMode
         return NO_GRAIN
     sig = np.asarray(table, np.float64)
     rel = np.median(sig / np.maximum(np.asarray(centres)[None, :], 0.02))
-    present = bool(rel > PRESENT_REL and np.median(sig) > PRESENT_ABS)
+    present = bool(PRESENT_REL < rel < MAX_REL and np.median(sig) > PRESENT_ABS)
     if not present:
         return NO_GRAIN
     # a sigma table must be monotone in the bin order it was measured in: keep it as measured,

@@ -28,10 +28,19 @@ def box_count(mask: np.ndarray, r: int) -> np.ndarray:
 
 
 def dilate(mask: np.ndarray, r: int) -> np.ndarray:
-    """Pixels with a set pixel within chessboard distance ``r`` (square dilation)."""
+    """Pixels with a set pixel within chessboard distance ``r`` (square dilation; worked on the
+    mask's bounding box grown by ``r``)."""
+    mask = np.asarray(mask, dtype=bool)
     if r <= 0:
-        return np.asarray(mask, dtype=bool).copy()
-    return box_count(mask, r) > 0
+        return mask.copy()
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    out = np.zeros_like(mask)
+    if not rows.size:
+        return out
+    y0, y1 = max(0, rows[0] - r), min(mask.shape[0], rows[-1] + r + 1)
+    x0, x1 = max(0, cols[0] - r), min(mask.shape[1], cols[-1] + r + 1)
+    out[y0:y1, x0:x1] = box_count(mask[y0:y1, x0:x1], r) > 0
+    return out
 
 
 def erode(mask: np.ndarray, r: int, *, outside: bool = False) -> np.ndarray:

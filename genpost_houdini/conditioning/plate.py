@@ -34,21 +34,28 @@ SCREEN_CHANNEL = {"blue": 2, "green": 1}
 SCREEN_DOMINANCE, SCREEN_SHARE = 0.3, 0.5
 #: Band along the matte edge never trusted: pixels (at least), and as a fraction of the image's
 #: larger side, when a screen is present; without a screen only anti-aliasing is excluded.
-SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 12, 0.012, 2
+SPILL_BAND_PX, SPILL_BAND_FRACTION, EDGE_MARGIN_PX = 4, 0.02, 2
 #: Adaptive spill: within this many bands of the matte, a pixel whose hue excess exceeds the
-#: plate's normal level by SPILL_EXCESS is spill.
-SPILL_SEARCH_BANDS, SPILL_EXCESS = 4, 0.04
+#: plate's normal level by SPILL_EXCESS is spill. The edge spills when its median hue excess
+#: exceeds the set's typical one by SPILL_SEEN.
+SPILL_SEARCH_BANDS, SPILL_EXCESS, SPILL_SEEN = 4, 0.04, 0.02
 
 
 @dataclass(frozen=True)
 class Screen:
-    """A detected (or forced) screen: ``kind`` blue/green/none, its colour and the plate's
-    normal hue excess (the ``normal_excess`` quantile over kept pixels far from the matte)."""
+    """A detected (or forced) screen: ``kind`` blue/green/none, its colour, and the plate's
+    excess of the screen's hue over kept pixels far from the matte: ``normal_excess`` (99th
+    percentile: the most the set itself shows; beyond it a pixel is screen light or spill) and
+    ``typical_excess`` (median: what despilled pixels near the matte are brought back to)."""
 
     kind: str
     rgb: tuple[float, float, float] | None = None
     normal_excess: float = 0.0
     share: float = 0.0
+    typical_excess: float = 0.0
+    #: Screen light spills onto the set near the matte (the band along the edge is more of the
+    #: screen's hue than the set far from it): then a spill band is never trusted.
+    spill: bool = True
 
     @property
     def present(self) -> bool:
@@ -61,7 +68,27 @@ class Screen:
     def from_json(cls, data: Mapping[str, Any]) -> "Screen":
         rgb = data.get("rgb")
         return cls(kind=str(data["kind"]), rgb=tuple(rgb) if rgb is not None else None,  # type: ignore[arg-type]
-                   normal_excess=float(data.get("normal_excess", 0.0)), share=float(data.get("share", 0.0)))
+                   normal_excess=float(data.get("normal_excess", 0.0)), share=float(data.get("share", 0.0)),
+                   typical_excess=float(data.get("typical_excess", 0.0)), spill=bool(data.get("spill", True)))
+
+
+def box_down(image: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over ``factor`` x ``factor`` blocks of (H, W[, C]) (a partial last block is dropped);
+    block (i, j) covers pixels ``[i f, (i + 1) f)`` x ``[j f, (j + 1) f)``."""
+    a = np.asarray(image, np.float32)
+    if factor <= 1:
+        return a
+    h, w = a.shape[0] // factor, a.shape[1] // factor
+    rest = a.shape[2:]
+    c = int(np.prod(rest)) if rest else 1
+    rows = a[: h * factor, : w * factor].reshape(h, factor, w * factor * c).sum(axis=1)  # contiguous sums
+    out = rows.reshape(h, w, factor, c).sum(axis=2) / np.float32(factor * factor)
+    return out.reshape((h, w) + rest).astype(np.float32, copy=False)
+
+
+def _level(img: np.ndarray) -> np.ndarray:
+    """The mean of R, G, B (explicit: faster than a reduction over the last axis)."""
+    return (img[..., 0] + img[..., 1] + img[..., 2]) * np.float32(1.0 / 3.0)
 
 
 def hue_excess(image: np.ndarray, channel: int) -> np.ndarray:
@@ -69,7 +96,7 @@ def hue_excess(image: np.ndarray, channel: int) -> np.ndarray:
     img = np.asarray(image, dtype=np.float32)
     others = [c for c in range(3) if c != channel]
     excess = img[..., channel] - np.maximum(img[..., others[0]], img[..., others[1]])
-    return excess / (np.maximum(img.mean(axis=-1), 0.0) + 0.02)
+    return excess / (np.maximum(_level(img), 0.0) + 0.02)
 
 
 def dominance(image: np.ndarray, channel: int) -> np.ndarray:
@@ -97,13 +124,18 @@ def detect_screen(samples: Iterable[tuple[np.ndarray, np.ndarray]], choice: str 
         return Screen("none")
     under: list[np.ndarray] = []
     kept: list[np.ndarray] = []
+    near: list[np.ndarray] = []
     for plate, matte in samples:
         full = matte >= 0.999
         if full.any():
             under.append(plate[full])
-        far = ~dilate(matte > 0, max(4, int(0.05 * max(matte.shape))))
+        touched = matte > 0
+        far = ~dilate(touched, max(4, int(0.05 * max(matte.shape))))
         if far.any():
             kept.append(plate[far])
+        ring = dilate(touched, 2) & ~touched  # the kept plate right along the edge
+        if ring.any():
+            near.append(plate[ring])
     pix = np.concatenate(under) if under else np.zeros((0, 3), np.float32)
     kept_pix = np.concatenate(kept) if kept else np.zeros((0, 3), np.float32)
     best, best_share = "none", 0.0
@@ -125,25 +157,62 @@ def detect_screen(samples: Iterable[tuple[np.ndarray, np.ndarray]], choice: str 
         rgb = None
     if rgb is None:
         rgb = tuple(1.0 if c == ch else 0.0 for c in range(3))
-    normal = float(np.quantile(hue_excess(kept_pix[:, None, :], ch)[:, 0], 0.99)) if kept_pix.size else 0.0
-    return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share)  # type: ignore[arg-type]
+    excess = hue_excess(kept_pix[:, None, :], ch)[:, 0] if kept_pix.size else np.zeros(1, np.float32)
+    normal, typical = (float(v) for v in np.quantile(excess, [0.99, 0.5]))
+    near_pix = np.concatenate(near) if near else np.zeros((0, 3), np.float32)
+    spill = bool(near_pix.size and float(np.median(hue_excess(near_pix[:, None, :], ch)[:, 0])) > typical + SPILL_SEEN)
+    return Screen(kind, rgb=rgb, normal_excess=max(normal, 0.0), share=best_share, typical_excess=typical,  # type: ignore[arg-type]
+                  spill=spill)
+
+
+def screen_tinted(image: np.ndarray, screen: Screen) -> np.ndarray:
+    """(H, W) bool: pixels with more of the screen's hue than the set normally shows."""
+    if not screen.present:
+        return np.zeros(np.asarray(image).shape[:2], bool)
+    return hue_excess(image, SCREEN_CHANNEL[screen.kind]) > screen.normal_excess + SPILL_EXCESS
+
+
+def despill(image: np.ndarray, screen: Screen) -> np.ndarray:
+    """``image`` (pixels near the matte) with the screen's hue excess limited to the set's
+    typical one (classic despill: the screen's channel is clamped against the larger other
+    channel)."""
+    img = np.array(image, dtype=np.float32)
+    if not screen.present:
+        return img
+    ch = SCREEN_CHANNEL[screen.kind]
+    others = [c for c in range(3) if c != ch]
+    top = np.maximum(img[..., others[0]], img[..., others[1]])
+    limit = top + screen.typical_excess * (np.maximum(_level(img), 0.0) + 0.02)
+    img[..., ch] = np.minimum(img[..., ch], limit)
+    return img
 
 
 def untrusted_pixels(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: int | None = None) -> np.ndarray:
     """(H, W) bool: plate pixels that are never a source nor generator context (the extend
     region itself included): matte > 0, a band along the matte edge (SPILL band with a screen,
-    EDGE_MARGIN without), screen-coloured pixels anywhere, and adaptive spill near the matte."""
+    EDGE_MARGIN without), screen-coloured pixels anywhere, and pixels with more of the screen's
+    hue than the set normally shows (spill near the matte, screen light elsewhere)."""
+    hard, spill = plate_flaws(plate, matte, screen, band=band)
+    return hard | spill
+
+
+def plate_flaws(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(hard, spill): the untrusted pixels of :func:`untrusted_pixels` split into those that are
+    not the set at all (matte > 0, screen-coloured, or anywhere more of the screen's hue than
+    the set normally shows) and the kept plate that is the set with spill on it (the band, and
+    the screen's hue beyond the set's normal near the matte; despilled, it can anchor the
+    frame's own blend)."""
     touched = matte > 0
     h, w = matte.shape
     if band is None:
-        band = spill_band_px(w, h) if screen.present else EDGE_MARGIN_PX
-    out = dilate(touched, band) if touched.any() else touched.copy()
+        band = spill_band_px(w, h) if screen.present and screen.spill else EDGE_MARGIN_PX
+    hard = touched.copy()
+    spill = (dilate(touched, band) & ~touched) if touched.any() else np.zeros_like(touched)
     if screen.present:
         ch = SCREEN_CHANNEL[screen.kind]
-        out |= dominance(plate, ch) > SCREEN_DOMINANCE
-        if touched.any():
-            near = dilate(touched, band * SPILL_SEARCH_BANDS) & ~out
-            if near.any():
-                excess = hue_excess(plate, ch)
-                out |= near & (excess > screen.normal_excess + SPILL_EXCESS)
-    return out
+        hard |= dominance(plate, ch) > SCREEN_DOMINANCE
+        tinted = screen_tinted(plate, screen)
+        near = dilate(touched, band * SPILL_SEARCH_BANDS) if touched.any() else np.zeros_like(touched)
+        spill |= tinted & near & ~touched
+        hard |= tinted & ~near  # bluer (greener) than the set ever is: screen light, not set
+    return hard, spill & ~hard

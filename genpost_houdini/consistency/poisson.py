@@ -29,7 +29,7 @@ TOLERANCE, MAX_ITERATIONS = 1e-3, 60
 #: Damped-Jacobi weight and sweeps before/after each coarse correction; coarsest grid size.
 JACOBI_WEIGHT, SWEEPS, COARSEST = 0.8, 2, 8
 #: Larger problems are solved on a coarser grid (see :func:`poisson_blend`).
-MAX_UNKNOWNS = 160_000
+MAX_UNKNOWNS = 60_000
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _vcycle(levels: list[_Level], i: int, r: np.ndarray) -> np.ndarray:
 
 
 def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: np.ndarray | None,
-           tolerance: float, max_iterations: int) -> np.ndarray:
+           tolerance: float, max_iterations: int, weight: np.ndarray | None = None, screen: float = 0.0) -> np.ndarray:
     """The correction (C, H, W) on ``dom`` for planar boundary ``b`` and guide ``g``."""
     h, w = dom.shape
 
@@ -125,36 +125,49 @@ def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: 
     diag += dd
     diag[~dom] = 0.0
 
-    # right-hand side: boundary mismatch at fixed neighbours, guide jumps across seams
-    # Across an edge to a fixed pixel the guide's gradient is continued from the pixel's other
+    # Right-hand side of L C = r for the correction C = X - g. Each edge has a guidance G (what
+    # X_q - X_p should be, east/south neighbours q): the guide's difference, or across a seam the
+    # gradient continued from either side (a smooth shading gradient survives, the step goes),
+    # scaled by the edge's ``weight`` (damped guidance near the boundary fades structure in).
+    # Across an edge to a fixed pixel G is the guide's gradient continued from the pixel's other
     # side when that is in the domain (a linear guide is then reproduced exactly).
+    wt = np.ones((h, w), np.float32) if weight is None else weight.astype(np.float32)
     r = np.zeros_like(g)
-    ext = g.copy()  # g at p extrapolated one pixel east: 2 g_p - g_west (else g_p)
-    ext[:, :, 1:] += np.where(dom[:, :-1] & dom[:, 1:], g[:, :, 1:] - g[:, :, :-1], 0.0)
-    r[:, :, :-1] += fe * (b[:, :, 1:] - ext[:, :, :-1])
-    ext = g.copy()
-    ext[:, :, :-1] += np.where(dom[:, 1:] & dom[:, :-1], g[:, :, :-1] - g[:, :, 1:], 0.0)
-    r[:, :, 1:] += fw * (b[:, :, :-1] - ext[:, :, 1:])
-    ext = g.copy()
-    ext[:, 1:, :] += np.where(dom[:-1, :] & dom[1:, :], g[:, 1:, :] - g[:, :-1, :], 0.0)
-    r[:, :-1, :] += fs * (b[:, 1:, :] - ext[:, :-1, :])
-    ext = g.copy()
-    ext[:, :-1, :] += np.where(dom[1:, :] & dom[:-1, :], g[:, :-1, :] - g[:, 1:, :], 0.0)
-    r[:, 1:, :] += fn * (b[:, :-1, :] - ext[:, 1:, :])
+    de = g[:, :, 1:] - g[:, :, :-1]  # guide differences of east edges (x -> x+1)
+    ds = g[:, 1:, :] - g[:, :-1, :]
+    ge, gs = de.copy(), ds.copy()  # guidance before weighting
     if lab is not None:
-        se = (we > 0) & (lab[:, :-1] != lab[:, 1:])
-        ss = (ws > 0) & (lab[:-1, :] != lab[1:, :])
-        # across a seam the guidance is the gradient continued from either side (within one
-        # patch), so a smooth shading gradient survives while the step goes
-        jump_e = se * (g[:, :, 1:] - g[:, :, :-1] - _seam_gradient(g, dom, lab))
-        jump_s = ss * (g[:, 1:, :] - g[:, :-1, :] - np.swapaxes(_seam_gradient(np.swapaxes(g, 1, 2), dom.T, lab.T), 1, 2))
-        r[:, :, :-1] += jump_e
-        r[:, :, 1:] -= jump_e
-        r[:, :-1, :] += jump_s
-        r[:, 1:, :] -= jump_s
+        # a seam runs between solid patches only: where labels interleave pixel by pixel (a
+        # fragmented fill) the guide's own gradient is the best estimate and is kept
+        solid = _solid(lab, dom)
+        se = (we > 0) & (lab[:, :-1] != lab[:, 1:]) & solid[:, :-1] & solid[:, 1:]
+        ss = (ws > 0) & (lab[:-1, :] != lab[1:, :]) & solid[:-1, :] & solid[1:, :]
+        ge = np.where(se, _seam_gradient(g, dom, lab), ge)
+        gs = np.where(ss, np.swapaxes(_seam_gradient(np.swapaxes(g, 1, 2), dom.T, lab.T), 1, 2), gs)
+    jump_e = we * (de - np.minimum(wt[:, :-1], wt[:, 1:]) * ge)
+    jump_s = ws * (ds - np.minimum(wt[:-1, :], wt[1:, :]) * gs)
+    r[:, :, :-1] += jump_e
+    r[:, :, 1:] -= jump_e
+    r[:, :-1, :] += jump_s
+    r[:, 1:, :] -= jump_s
+    inner_e = dom[:, :-1] & dom[:, 1:]
+    inner_s = dom[:-1, :] & dom[1:, :]
+    # fixed east neighbour of p=(y, x): continued gradient g_p - g_west
+    cont = np.zeros_like(g)
+    cont[:, :, 1:] = np.where(inner_e, de, 0.0)
+    r[:, :, :-1] += fe * (b[:, :, 1:] - g[:, :, :-1] - wt[:, :-1] * cont[:, :, :-1])
+    cont = np.zeros_like(g)  # fixed west neighbour of p=(y, x+1): continued g_p - g_east
+    cont[:, :, :-1] = np.where(inner_e, -de, 0.0)
+    r[:, :, 1:] += fw * (b[:, :, :-1] - g[:, :, 1:] - wt[:, 1:] * cont[:, :, 1:])
+    cont = np.zeros_like(g)
+    cont[:, 1:, :] = np.where(inner_s, ds, 0.0)
+    r[:, :-1, :] += fs * (b[:, 1:, :] - g[:, :-1, :] - wt[:-1, :] * cont[:, :-1, :])
+    cont = np.zeros_like(g)
+    cont[:, :-1, :] = np.where(inner_s, -ds, 0.0)
+    r[:, 1:, :] += fn * (b[:, :-1, :] - g[:, 1:, :] - wt[1:, :] * cont[:, 1:, :])
     # an isolated domain component without any fixed neighbour is singular: no correction there
     # (the Neumann problem is determined only up to a constant); pin it with a tiny diagonal.
-    diag = np.where(dom, np.maximum(diag, 1e-3), 0.0).astype(np.float32)
+    diag = np.where(dom, np.maximum(diag + screen, 1e-3), 0.0).astype(np.float32)
     r[:, ~dom] = 0.0
 
     levels = [_Level(we, ws, diag, dom)]
@@ -180,6 +193,19 @@ def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: 
         p = z + beta[:, None, None] * p
         rz = rz_new
     return x
+
+
+def _solid(lab: np.ndarray, dom: np.ndarray) -> np.ndarray:
+    """(H, W) bool: domain pixels with at least 5 of their 8 neighbours in the same patch."""
+    h, w = lab.shape
+    p = np.pad(lab, 1, mode="edge")
+    same = np.zeros((h, w), np.int8)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy == 1 and dx == 1:
+                continue
+            same += p[dy:dy + h, dx:dx + w] == lab
+    return dom & (same >= 5)
 
 
 def _seam_gradient(g: np.ndarray, dom: np.ndarray, lab: np.ndarray) -> np.ndarray:
@@ -218,18 +244,24 @@ def poisson_blend(
     tolerance: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
     max_unknowns: int = MAX_UNKNOWNS,
+    weight: np.ndarray | None = None,
+    reach: float | None = None,
 ) -> np.ndarray:
     """The blended extension (H, W, C) on ``domain`` (``guide`` elsewhere).
 
     ``boundary`` (H, W, C): values at ``fixed`` pixels (Dirichlet). ``guide`` (H, W, C): the
     assembled extension, whose gradients are kept. ``domain``/``fixed`` (H, W) bool, disjoint.
     ``labels`` (H, W) int: neighbours in the domain with different labels form a seam (no
-    guidance across it); None: no seams. When the domain's bounding box holds more than
+    guidance across it); None: no seams. ``weight`` (H, W) in [0, 1] scales the guidance (0: a
+    membrane that only continues the boundary; default 1). ``reach`` (pixels): a screened
+    Poisson equation whose corrections fade over about that distance from where they arise
+    (None: they spread over the whole domain). When the domain's bounding box holds more than
     ``max_unknowns`` pixels, the correction is solved on a coarser grid (2x2, 4x4... block
     means) and interpolated bilinearly: it is smooth away from seams, and seams then soften
     over a block instead of showing a step.
     """
-    from .blend import coarse_field, upsample_coarse
+    from ..conditioning.pullpush import upsample
+    from .blend import coarse_field
 
     guide = np.asarray(guide, np.float32)
     out = guide.copy()
@@ -248,8 +280,10 @@ def poisson_blend(
     g = guide[y0:y1, x0:x1]
     b = np.asarray(boundary, np.float32)[y0:y1, x0:x1]
     lab = None if labels is None else np.asarray(labels)[y0:y1, x0:x1]
+    wgt = None if weight is None else np.asarray(weight, np.float32)[y0:y1, x0:x1]
     if f == 1:
-        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations), 0, -1)
+        screen = 0.0 if not reach else 1.0 / float(reach) ** 2
+        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations, wgt, screen), 0, -1)
         sub = out[y0:y1, x0:x1]
         sub[dom] += corr[dom]
         return out
@@ -266,10 +300,12 @@ def poisson_blend(
         order = np.pad(order, ((0, hp - h), (0, wp - w)), constant_values=big)
         first = order.reshape(hp // f, f, wp // f, f).min(axis=(1, 3))
         lab_c = np.where(first < big, lab.reshape(-1)[np.minimum(first, h * w - 1)], -1)
-    corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations), 0, -1)
+    wgt_c = None if wgt is None else _block_mean(wgt[..., None], dom.astype(np.float32), f)[0][..., 0]
+    screen_c = 0.0 if not reach else (f / float(reach)) ** 2
+    corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations, wgt_c, screen_c), 0, -1)
     mixed = fix_c & (n_dom > 0)  # boundary blocks holding domain pixels: correct the mismatch
     corr_c[mixed] = (b_c - g_c)[mixed]
-    field = upsample_coarse(coarse_field(corr_c, (dom_c | mixed).astype(np.float32), 1), *dom.shape, f)
+    field = upsample(coarse_field(corr_c, (dom_c | mixed).astype(np.float32), 1), dom.shape[0], dom.shape[1], f)
     sub = out[y0:y1, x0:x1]
     sub += np.where(dom[..., None], field, 0.0).astype(np.float32)
     return out

@@ -81,9 +81,14 @@ SETEXT_PARAMS: dict[str, ParamSpec] = {
     "plate": _p("path", required=True, role="input", help="plate EXR pattern (####)"),
     "depth": _p("path", required=True, role="input", help="depth EXR pattern"),
     "depth_kind": _DEPTH_KIND,
-    "extend": _p("path", required=True, role="input", help="extend-mask EXR pattern (1 = generate)"),
+    "extend": _p("path", required=True, role="input", help="extend matte EXR pattern, soft 0..1 (1 = extend)"),
     "frames": _p("frames", required=True, help="the SHOT frame range (a chunk is chosen at run time)"),
     "out": _p("path", required=True, role="output", help="output folder"),
+    "screen": _p(help="auto | blue | green | none: the screen under the matte (its colour and spill never a source)"),
+    "holdout": _p("path", role="input", help="matte of plate pixels never to use as a source (actors, rigs)"),
+    "grain": _p(help="auto | off: degrain sources, regrain extended pixels with the plate's grain"),
+    "undistort": _p("path", role="input", help="undistort ST map (CG size), a file or a frame pattern"),
+    "redistort": _p("path", role="input", help="redistort ST map (plate size), a file or a frame pattern"),
     **_COMMON_GENERATION,
 }
 

@@ -63,7 +63,8 @@ def _canonical_path(value: Any) -> str:
 
     from ..shot.frames import FrameSeq
 
-    text = os.path.abspath(os.fspath(value))
+    # realpath: the same files reached through a symlinked folder are the same job's inputs
+    text = os.path.realpath(os.fspath(value))
     try:
         return FrameSeq.parse(text).hash_pattern
     except UsageError:  # no frame token: a plain file or folder

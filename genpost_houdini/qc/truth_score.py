@@ -46,7 +46,7 @@ def seen_by_other_frames(real: Any, frames: Sequence[int] | None = None) -> dict
     """Per frame, plate-space pixels whose surface another frame's kept plate (matte 0, no
     moving object) saw: reprojected in undistorted space with depth and camera."""
     from ..geometry import reproject
-    from ..geometry.lens import MASK_FILTER, read_stmap, warp_stmap
+    from ..shot.lens import MASK_FILTER, read_stmap, warp_stmap
     from ..imageio import exr
     from ..shot.camera import CameraTrack
 

@@ -5,8 +5,8 @@ Z depth; e.g. the TartanAir office shot) and writes what a set-extension job mee
 
 - a screen (blue or green) over a top region of the frame, keyed into a soft matte
   (``matte.####.exr``, channel ``A``) whose edge ramps over ``edge_px`` pixels; in that ramp the
-  plate is a mix of screen and scene, and screen light spills onto the plate beyond it
-  (decaying over ``spill_px`` pixels);
+  plate is a mix of screen and scene with screen light spilled onto it (``spill``), and a weaker
+  spill (``spill_tail``) continues beyond the edge, decaying over ``spill_px`` pixels;
 - a red object crossing the kept plate just below the screen (its alpha in
   ``moving.####.exr``): moving content that must never be copied into the extension;
 - grain on every frame, per channel and intensity dependent, spatially a little correlated,
@@ -33,6 +33,7 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..conditioning.grain import gauss_blur
+from ..conditioning.plate import box_down
 from ..errors import UsageError
 
 #: Scene-linear ACEScg screen colours.
@@ -53,8 +54,9 @@ class RealPlateSpec:
     screen: str | None = "blue"
     band: float = 0.33
     edge_px: float = 6.0
-    spill: float = 0.35
-    spill_px: float = 2.0
+    spill: float = 0.3
+    spill_tail: float = 0.1
+    spill_px: float = 1.5
     moving: bool = True
     object_size: tuple[float, float] = (0.12, 0.09)
     grain: float = 1.0
@@ -138,14 +140,6 @@ class RealPlate:
 # Pieces
 # ---------------------------------------------------------------------------------------------
 
-def _box_down(image: np.ndarray, k: int) -> np.ndarray:
-    if k == 1:
-        return image
-    h, w = image.shape[0] // k * k, image.shape[1] // k * k
-    a = image[:h, :w]
-    return a.reshape(h // k, k, w // k, k, *a.shape[2:]).mean(axis=(1, 3)).astype(np.float32)
-
-
 def unit_grain(shape: tuple[int, int, int], seed: int, blur: float = GRAIN_BLUR) -> np.ndarray:
     """Unit-variance, slightly correlated Gaussian noise (H, W, C) for one frame."""
     rng = np.random.default_rng(seed)
@@ -211,7 +205,7 @@ def build_real_plate(
 ) -> RealPlate:
     """Make the clean shot (``stage``, ``plate``, ``depth`` patterns over ``frames``) into a real
     plate in ``out_dir``; return where everything is. See the module docstring."""
-    from ..geometry.lens import radial_stmaps, warp_stmap, write_stmap
+    from ..shot.lens import radial_stmaps, warp_stmap, write_stmap
     from ..imageio import exr
     from ..shot.camera import CameraTrack
     from ..shot.frames import FrameSeq
@@ -230,8 +224,8 @@ def build_real_plate(
         depth_pattern = str(out / "depth.####.exr")
         for f in frames:
             d = exr.read_depth(depth_seq.path(f))
-            exr.write_exr(out / f"depth.{f:04d}.exr", {"Z": _box_down(d, k)}, kinds={"Z": "depth"}, colourspace=None)
-    first_clean = _box_down(exr.read_rgb(plate_seq.path(frames[0])), k)
+            exr.write_exr(out / f"depth.{f:04d}.exr", {"Z": box_down(d, k)}, kinds={"Z": "depth"}, colourspace=None)
+    first_clean = box_down(exr.read_rgb(plate_seq.path(frames[0])), k)
     cg_h, cg_w = first_clean.shape[:2]
     undistort_path = redistort_path = None
     redistort = None
@@ -250,11 +244,12 @@ def build_real_plate(
     screen_rgb = SCREEN_RGB[spec.screen] if spec.screen else None
     matte, below = _matte(pw, ph, spec)
     screen = _screen(pw, ph, screen_rgb, spec.seed) if screen_rgb else None
-    spill = np.where(below <= 0, 1.0, np.exp(-np.maximum(below, 0.0) / max(spec.spill_px, 1e-3))).astype(np.float32)
-    spill *= spec.spill if screen is not None else 0.0
+    tail = spec.spill_tail * np.exp(-np.maximum(below, 0.0) / max(spec.spill_px, 1e-3))
+    spill = np.where(below <= 0, spec.spill, tail).astype(np.float32)
+    spill *= 1.0 if screen is not None else 0.0
     gains: dict[int, float] = {}
     for i, f in enumerate(frames):
-        clean = _box_down(exr.read_rgb(plate_seq.path(f)), k)
+        clean = box_down(exr.read_rgb(plate_seq.path(f)), k)
         if redistort is not None:
             clean, _ = warp_stmap(clean, redistort)
         gain = 1.0 + spec.drift * float(np.sin(2 * np.pi * i / 17.0 + 0.4))

@@ -13,6 +13,7 @@ aspect with ``UsdRender.Settings.aspectRatioConformPolicy`` semantics (default
 from __future__ import annotations
 
 import os
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -364,3 +365,11 @@ class CameraTrack:
         start, end = self.frame_range
         where = self.stage_path or "<in-memory>"
         return f"CameraTrack({where}:{self.prim_path}, frames {start}-{end}, {self.fps:g} fps)"
+
+
+def box_view(view: "CameraView", factor: int, width: int, height: int) -> "CameraView":
+    """The view of ``box_down(image, factor)``: block (i, j) is centred on full-resolution pixel
+    ``(f j + (f - 1) / 2, f i + (f - 1) / 2)`` (pixel centres at integers)."""
+    s = 1.0 / factor
+    scale = np.array([[s, 0.0, (s - 1.0) / 2.0], [0.0, s, (s - 1.0) / 2.0], [0.0, 0.0, 1.0]])
+    return dataclasses.replace(view, K=scale @ np.asarray(view.K, dtype=np.float64), width=width, height=height)

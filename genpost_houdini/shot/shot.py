@@ -20,6 +20,8 @@ from .frames import FrameSeq
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+    from .lens import Lens
+
     from .camera import CameraTrack, CameraView
 
 log = logging.getLogger("genpost")
@@ -32,6 +34,10 @@ class Shot:
 
     ``frames`` is the shot range the job plans over (keyframes, depth range); a chunk renders a
     subset of it. Resolution comes from the first depth frame; every other image must agree.
+
+    With a ``lens`` (:class:`~genpost_houdini.shot.lens.Lens`), plate, mask, matte and
+    holdout are filmed images in *plate space* (the redistort map's size) and are read
+    undistorted into the depth's (CG) space; ``read_plate_space`` gives them as filmed.
     """
 
     camera: "CameraTrack"
@@ -40,6 +46,8 @@ class Shot:
     plate: FrameSeq | None = None
     mask: FrameSeq | None = None
     mask_threshold: float = 0.5
+    holdout: FrameSeq | None = None
+    lens: "Lens | None" = None
     cache_size: int = 12
     #: How the depth files store depth: "planar" (camera-space Z) or "ray" (distance from the
     #: camera centre, converted to planar Z with each frame's K when read; shot.rays).
@@ -58,15 +66,29 @@ class Shot:
         frames: Sequence[int],
         plate: str | None = None,
         mask: str | None = None,
+        holdout: str | None = None,
+        undistort: str | None = None,
+        redistort: str | None = None,
         base: str | os.PathLike[str] | None = None,
         depth_kind: str = "planar",
     ) -> "Shot":
-        """Open the stage's camera and the sequences; refuse missing frames up front."""
+        """Open the stage's camera and the sequences; refuse missing frames up front.
+
+        ``undistort``/``redistort``: the lens's ST maps (a file or a frame pattern each; both or
+        neither)."""
         from .camera import CameraTrack
         from .rays import DEPTH_KINDS
 
         if not frames:
             raise UsageError("empty frame range")
+        if bool(undistort) != bool(redistort):
+            raise UsageError("lens distortion needs both --undistort and --redistort ST maps")
+        lens = None
+        if undistort and redistort:
+            from .lens import Lens
+
+            resolve = lambda p: os.path.join(os.fspath(base), p) if base is not None and not os.path.isabs(p) else p  # noqa: E731
+            lens = Lens(resolve(os.fspath(undistort)), resolve(os.fspath(redistort)))
         if depth_kind not in DEPTH_KINDS:
             raise UsageError(f"depth kind must be one of {', '.join(DEPTH_KINDS)}, got {depth_kind!r}")
         track = CameraTrack.open(Path(stage), camera)
@@ -76,6 +98,8 @@ class Shot:
             frames=sorted(set(frames)),
             plate=FrameSeq.parse(plate, base) if plate else None,
             mask=FrameSeq.parse(mask, base) if mask else None,
+            holdout=FrameSeq.parse(holdout, base) if holdout else None,
+            lens=lens,
             depth_kind=depth_kind,
         )
         track.check_frames(shot.frames)
@@ -89,6 +113,8 @@ class Shot:
             seqs["plate"] = self.plate
         if self.mask is not None:
             seqs["mask"] = self.mask
+        if self.holdout is not None:
+            seqs["holdout"] = self.holdout
         return seqs
 
     def check_frames(self, frames: Sequence[int]) -> None:
@@ -105,26 +131,79 @@ class Shot:
         return self._resolution
 
     def input_files(self, frame: int) -> list[Path]:
-        return [seq.path(frame) for seq in self.sequences().values()]
+        files = [seq.path(frame) for seq in self.sequences().values()]
+        return files + (self.lens.files(frame) if self.lens is not None else [])
+
+    @property
+    def plate_resolution(self) -> tuple[int, int]:
+        """(width, height) of the filmed images: the redistort map's size with a lens, else the
+        shot's resolution."""
+        if self.lens is None:
+            return self.resolution
+        red = self.lens.redistort(self.frames[0])
+        return (int(red.shape[1]), int(red.shape[0]))
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, kind: str, frame: int) -> "np.ndarray":
-        """Read one image of one frame (cached): ``plate`` (H,W,3), ``depth`` (H,W; no hit = inf),
-        ``mask`` (H,W bool)."""
+        """Read one image of one frame (cached), in the depth's (CG) space: ``plate`` (H,W,3),
+        ``depth`` (H,W; no hit = inf), ``mask`` (H,W bool, matte >= mask_threshold), ``matte``
+        (H,W float in [0, 1], the soft extend matte), ``holdout`` (H,W float); with a lens the
+        filmed images come undistorted, 0 where the plate does not reach."""
         key = (kind, frame)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]  # type: ignore[return-value]
-        value = self._load(kind, frame)
+        if kind == "mask":
+            value = self.read("matte", frame) >= self.mask_threshold
+        elif self.lens is not None and kind in ("plate", "matte", "holdout"):
+            import numpy as np
+
+            from .lens import COLOUR_FILTER, MASK_FILTER, warp_stmap
+
+            raw = self.read_plate_space(kind, frame)
+            value, _ = warp_stmap(raw, self.lens.undistort(frame), filtername=COLOUR_FILTER if kind == "plate" else MASK_FILTER)
+            value = value if kind == "plate" else np.clip(value[..., 0], 0.0, 1.0)
+        else:
+            value = self._load(kind, frame)
+        self._remember(key, value)
+        return value
+
+    def read_plate_space(self, kind: str, frame: int) -> "np.ndarray":
+        """``plate``, ``matte`` or ``holdout`` as filmed (plate space; the same as :meth:`read`
+        without a lens)."""
+        if self.lens is None:
+            return self.read(kind, frame)
+        key = (kind + "@plate", frame)
+        if key not in self._cache:
+            self._remember(key, self._load(kind, frame))
+        return self._cache[key]  # type: ignore[return-value]
+
+    def covered(self, frame: int) -> "np.ndarray":
+        """(H, W) bool in CG space: pixels the plate reaches (all of them without a lens)."""
+        import numpy as np
+
+        key = ("covered", frame)
+        if key not in self._cache:
+            if self.lens is None:
+                value = np.ones(self.resolution[::-1], bool)
+            else:
+                from .lens import st_to_pixels
+
+                w, h = self.plate_resolution
+                x, y = st_to_pixels(self.lens.undistort(frame), w, h)
+                value = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+            self._remember(key, value)
+        return self._cache[key]  # type: ignore[return-value]
+
+    def _remember(self, key: tuple[str, int], value: object) -> None:
         self._cache[key] = value
         while len(self._cache) > self.cache_size * 3:
             self._cache.popitem(last=False)
-        return value
 
     def _load(self, kind: str, frame: int) -> "np.ndarray":
         from ..imageio import exr
 
-        seq = self.sequences().get(kind)
+        seq = self.sequences().get("mask" if kind == "matte" else kind)
         if seq is None:
             raise UsageError(f"this shot has no {kind} sequence")
         path = seq.path(frame)
@@ -133,15 +212,16 @@ class Shot:
         elif kind == "plate":
             value = exr.read_rgb(path)
         else:
-            value = exr.read_mask(path) >= self.mask_threshold
+            value = exr.read_mask(path)
         got = (int(value.shape[1]), int(value.shape[0]))
         if self._resolution is None and kind == "depth":
             self._resolution = got
-        expected = self.resolution
+        expected = self.resolution if kind == "depth" or self.lens is None else self.plate_resolution
         if got != expected:
+            what = "depth" if self.lens is None or kind == "depth" else "redistort ST map"
+            source = self.depth.path(self.frames[0]) if what == "depth" else self.lens.files(frame)[1]  # type: ignore[union-attr]
             raise ResolutionMismatchError(
-                f"{path} is {got[0]}x{got[1]} but the shot's depth "
-                f"({self.depth.path(self.frames[0])}) is {expected[0]}x{expected[1]}"
+                f"{path} is {got[0]}x{got[1]} but the shot's {what} ({source}) is {expected[0]}x{expected[1]}"
             )
         return value
 

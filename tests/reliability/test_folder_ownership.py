@@ -53,6 +53,18 @@ def test_another_job_is_refused_then_force_hands_over(tmp_path: Path, setext_arg
     assert "seed 2 there, 1 here" in capsys.readouterr().err
 
 
+def test_inputs_through_a_symlinked_folder_are_the_same_job(tmp_path: Path, tiny_shot: dict, setext_args) -> None:
+    """A farm worker or a wrangler that reaches the shot through a symlink runs the same job."""
+    out = tmp_path / "out"
+    assert main(setext_args(out)) == 0
+    link = tmp_path / "shot_link"
+    link.symlink_to(Path(tiny_shot["plate"]).parent, target_is_directory=True)
+    linked = [str(link / Path(a).name) if a in (tiny_shot["plate"], tiny_shot["depth"], tiny_shot["extend"]) else a
+              for a in setext_args(out, "--frames", "1001-1006")]
+    assert linked != setext_args(out, "--frames", "1001-1006")
+    assert main(linked) == 0
+
+
 def test_other_inputs_are_another_job(tmp_path: Path, tiny_shot: dict, setext_args, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     assert main(setext_args(out)) == 0

@@ -85,6 +85,28 @@ def test_closed_pipe_ends_quietly(args: list[str]) -> None:
     assert proc.returncode in (0, 141), proc.stderr
 
 
+@pytest.mark.parametrize("args", [["generators"], ["exr-info", str(EXR)]], ids=["generators", "exr-info"])
+def test_closed_stdout_is_not_a_failure(args: list[str]) -> None:
+    """Started with stdout closed (`genpost ... >&-`, a daemon, a scheduler with no stdout):
+    Python's sys.stdout is None; the command still does its work and exits 0."""
+    if "exr-info" in args and not EXR.is_file():
+        pytest.skip("../shared/data not found")
+    quoted = " ".join(f"'{a}'" for a in [GENPOST, *args])
+    proc = subprocess.run(["sh", "-c", f"{quoted} >&-"], capture_output=True, text=True, timeout=120)
+    no_traceback(proc.stderr)
+    assert proc.returncode == 0 and "internal error" not in proc.stderr, proc.stderr
+
+
+def test_full_stdout_is_named() -> None:
+    """`genpost exr-info F > /dev/full`: exit 75 (no space: retry), the message names standard output."""
+    if not EXR.is_file() or not Path("/dev/full").exists():
+        pytest.skip("../shared/data or /dev/full not found")
+    proc = subprocess.run(["sh", "-c", f"'{GENPOST}' exr-info '{EXR}' > /dev/full"], capture_output=True, text=True,
+                          timeout=120)
+    no_traceback(proc.stderr)
+    assert proc.returncode == 75 and "standard output" in proc.stderr and "ENOSPC" in proc.stderr, proc.stderr
+
+
 def test_head_takes_one_byte(tmp_path: Path) -> None:
     """`genpost exr-info F | head -c1` and `genpost generators | head -1` as a shell runs them."""
     if not EXR.is_file():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genpost_houdini.geometry.lens import st_to_pixels
+from genpost_houdini.shot.lens import st_to_pixels
 from genpost_houdini.imageio import exr
 from genpost_houdini.qc.truth_score import score_real_plate
 from genpost_houdini.samples.realplate import RealPlateSpec, build_real_plate, load_real_plate
@@ -54,7 +54,7 @@ def test_lens_build(tartanair: Path, tmp_path: Path) -> None:
     assert real.cg_size == (160, 120) and real.plate_size == (146, 110)
     assert exr.read_rgb(real.path("plate", 1001)).shape == (110, 146, 3)
     assert exr.read_depth(real.path("depth", 1001)).shape == (120, 160)
-    from genpost_houdini.geometry.lens import read_stmap
+    from genpost_houdini.shot.lens import read_stmap
 
     und, red = read_stmap(real.undistort), read_stmap(real.redistort)
     assert und.shape == (120, 160, 2) and red.shape == (110, 146, 2)

@@ -8,9 +8,11 @@
    :meth:`Filler.temporal_holes` (video generators, per window of frames): only what no frame
    and no keyframe saw.
 
-Each stage fills ``image`` where ``missing`` is set, records the ``source`` code and clears
-``missing``. Keyframes and video hole windows are cached under ``out/.genpost/`` (keyed by the
-plan), so every chunk of frames reads the same pixels.
+Each stage fills a :class:`~.canvas.Canvas` where it is still missing and records where each
+pixel came from. Only *trusted* plate pixels (:mod:`.plates`: no matte, spill, screen colour,
+holdout or moving content) are sources or generator context; sources are degrained when the
+shot has grain. Keyframes and video hole windows are cached under ``out/.genpost/`` (keyed by
+the plan), so every chunk of frames reads the same pixels.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ...consistency.blend import harmonise, ring_around
+from collections import OrderedDict
+
 from ...progress import ProgressFn
 from ...seeds import derive_seed
-from .params import SOURCE_GENERATED, SOURCE_KEYFRAME, SOURCE_OTHER_FRAME, SetExtensionParams
+from .canvas import KEYFRAME_LABEL, Canvas
+from .params import SOURCE_KEYFRAME, SOURCE_OTHER_FRAME, SetExtensionParams
 from .plan import Plan
+from .plates import FrameTrust, PlateAnalysis, frame_trust, work_region
 
 log = logging.getLogger("genpost")
 
-#: Width (pixels) of the ring of final pixels a reprojected patch is matched to (consistency.blend).
-HARMONISE_RING = 4
+#: Frames whose trust masks and degrained plates are kept in memory.
+TRUST_CACHE = 12
 #: Hole generation: tile size and context margin (pixels).
 HOLE_TILE, HOLE_MARGIN = 160, 48
 
@@ -39,9 +44,14 @@ HOLE_TILE, HOLE_MARGIN = 160, 48
 class Filler:
     """Fills frames of one shot under one plan; holds the generator and the keyframe cache."""
 
-    def __init__(self, shot: Any, plan: Plan, params: SetExtensionParams, work_dir: Path, *, progress: ProgressFn):
+    def __init__(self, shot: Any, plan: Plan, params: SetExtensionParams, work_dir: Path, *, progress: ProgressFn,
+                 plates: PlateAnalysis):
         self.shot = shot
         self.plan = plan
+        self.plates = plates
+        self._trust: "OrderedDict[int, FrameTrust]" = OrderedDict()
+        #: Frame -> its final colour in CG space (set by the job): a video window's anchor frames.
+        self.final_image: Any = None
         self.params = params
         self.work_dir = work_dir
         self.progress = progress
@@ -61,55 +71,74 @@ class Filler:
             self._generator = through_session(get_generator(name, **options), name, options)
         return self._generator
 
+    # -- the frames' plates ------------------------------------------------------------------
+    def trust(self, t: int) -> FrameTrust:
+        """Frame ``t``'s degrained plate and trusted pixels (cached for a few frames)."""
+        if t in self._trust:
+            self._trust.move_to_end(t)
+            return self._trust[t]
+        value = frame_trust(self.shot, self.plates, t)
+        self._trust[t] = value
+        while len(self._trust) > TRUST_CACHE:
+            self._trust.popitem(last=False)
+        return value
+
+    def canvas(self, t: int, *, keyframe: bool = False) -> Canvas:
+        """Frame ``t`` ready to fill: its render's work region (what uses the extension and the
+        untrusted plate next to it), or, for a keyframe, every untrusted pixel."""
+        from ...conditioning.plate import spill_band_px
+
+        tr = self.trust(t)
+        work = ~tr.trusted if keyframe else work_region(tr, spill_band_px(*self.shot.plate_resolution) + 4)
+        return Canvas.start(tr.image, tr.trusted, work)
+
     # -- stages 1 and 2: reprojection -------------------------------------------------------
-    def fill_from_plates(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray) -> None:
+    def fill_from_plates(self, t: int, depth: np.ndarray, c: Canvas) -> None:
         from ...geometry import reproject
 
         view_t = self.shot.view(t)
         for s in self.plan.sources.get(t, []):
-            if not missing.any():
+            if not c.missing.any():
                 return
-            plate = self.shot.read("plate", s)
-            keep = (~self.shot.read("mask", s)).astype(np.float32)
-            src = np.concatenate([plate, keep[..., None]], axis=-1)
-            ring = ring_around(missing, HARMONISE_RING)
-            sampled, valid = reproject(src, self.shot.read("depth", s), self.shot.view(s), depth, view_t, where=missing | ring)
-            seen_as_plate = valid & (sampled[..., 3] > 0.99)
-            ok = seen_as_plate & missing
-            image[ok] = harmonise(image, sampled[..., :3], ok, seen_as_plate & ring)
-            source[ok] = SOURCE_OTHER_FRAME
-            missing &= ~ok
+            tr = self.trust(s)
+            src = np.concatenate([tr.image, tr.trusted.astype(np.float32)[..., None]], axis=-1)
+            ring = c.ring()
+            sampled, valid = reproject(src, self.shot.read("depth", s), self.shot.view(s), depth, view_t, where=c.missing | ring)
+            seen = valid & (sampled[..., 3] > 0.99)
+            c.put(seen & c.missing, sampled[..., :3], seen, label=s, plate=sampled[..., 3], other=SOURCE_OTHER_FRAME)
 
-    def fill_from_keyframes(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray, keyframes: Sequence[int]) -> None:
+    def fill_from_keyframes(self, t: int, depth: np.ndarray, c: Canvas, keyframes: Sequence[int]) -> None:
         from ...geometry import reproject
 
         view_t = self.shot.view(t)
         for k in keyframes:
-            if not missing.any():
+            if not c.missing.any():
                 return
             src = self.keyframe(k)
-            if k == t:
-                image[missing] = src[missing, :3]
-                source[missing] = src[missing, 3]
-                missing[:] = False
+            if k == t:  # the keyframe is this frame: its pixels as they are, with their records
+                m = c.missing
+                c.image[m] = src[m, :3]
+                c.source[m] = src[m, 3]
+                c.plate[m] = src[m, 4]
+                c.other[m] = np.where(src[m, 3] >= SOURCE_KEYFRAME, src[m, 3], 0)
+                c.label[m] = KEYFRAME_LABEL + k
+                c.known |= m
+                c.missing = np.zeros_like(m)
                 return
-            ring = ring_around(missing, HARMONISE_RING)
-            sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=missing | ring)
-            ok = valid & missing
-            image[ok] = harmonise(image, sampled[..., :3], ok, valid & ring)
-            # Plate content carried by a keyframe is still another frame's plate.
-            from_plate = np.rint(sampled[..., 3]) <= SOURCE_OTHER_FRAME
-            source[ok] = np.where(from_plate[ok], SOURCE_OTHER_FRAME, SOURCE_KEYFRAME)
-            missing &= ~ok
+            ring = c.ring()
+            sampled, valid = reproject(src, self.shot.read("depth", k), self.shot.view(k), depth, view_t, where=c.missing | ring)
+            c.put(valid & c.missing, sampled[..., :3], valid, label=KEYFRAME_LABEL + k, plate=sampled[..., 4], other=SOURCE_KEYFRAME)
 
     # -- stage 3: generation ----------------------------------------------------------------
-    def generate(self, t: int, depth: np.ndarray, image: np.ndarray, source: np.ndarray, missing: np.ndarray, purpose: str) -> float:
-        """Fill ``missing`` with the generator; returns the seconds the generator took.
+    def generate(self, t: int, depth: np.ndarray, c: Canvas, purpose: str) -> float:
+        """Fill what is still missing with the generator; returns the seconds it took.
 
         Keyframes are generated whole. The few pixels no frame and no keyframe saw ("holes")
         are generated per tile with a margin of context, for generators that work frame by
-        frame: small holes then cost in proportion to their size, not the frame's.
+        frame: small holes then cost in proportion to their size, not the frame's. Context is
+        the known pixels only (trusted plate and what is filled).
         """
+        missing = c.missing
         if not missing.any():
             return 0.0
         from ...conditioning.depth import DepthRange
@@ -121,6 +150,7 @@ class Filler:
             windows = [(slice(0, missing.shape[0]), slice(0, missing.shape[1]), slice(0, missing.shape[0]), slice(0, missing.shape[1]))]
         else:
             windows = list(hole_tiles(missing, HOLE_TILE, HOLE_MARGIN))
+        unknown = ~c.known
         for index, (ys, xs, core_y, core_x) in enumerate(windows):
             want = np.zeros_like(missing)
             want[core_y, core_x] = missing[core_y, core_x]
@@ -128,14 +158,13 @@ class Filler:
             if not sub_missing.any():
                 continue
             result = self._generate_window(
-                t, image[ys, xs], missing[ys, xs], sub_missing, norm_depth[ys, xs], f"{purpose}:{index}",
+                t, c.image[ys, xs], unknown[ys, xs], sub_missing, norm_depth[ys, xs], f"{purpose}:{index}",
                 camera=self._camera_options(t, depth, ys, xs),
             )
             fill = np.zeros_like(missing)
             fill[ys, xs] = sub_missing
-            image[fill] = result[sub_missing]
-            source[fill] = SOURCE_GENERATED
-        missing[:] = False
+            c.put_generated(fill, result[sub_missing])
+        c.missing = np.zeros_like(missing)
         return time.perf_counter() - started
 
     def _camera_options(self, t: int, depth: np.ndarray, ys: slice, xs: slice) -> dict[str, Any]:
@@ -175,8 +204,10 @@ class Filler:
 
     # -- keyframes ---------------------------------------------------------------------------
     def keyframe(self, k: int) -> np.ndarray:
-        """The completed keyframe as one (H, W, 4) array: R, G, B and the source code of each
-        pixel (one gather reprojects both). Cached in memory and on disk."""
+        """The completed keyframe as one (H, W, 5) array: R, G, B, the source code of each pixel
+        and its other-frame plate weight (one gather reprojects them all). Every untrusted pixel
+        of the keyframe is filled (matte, spill, screen, holdout, moving content), so none of
+        them is ever carried into another frame. Cached in memory and on disk (degrained)."""
         if k in self._keyframes:
             return self._keyframes[k]
         from filelock import FileLock
@@ -184,30 +215,32 @@ class Filler:
         from ...imageio import exr
 
         plan = self.plan
+        names = ["R", "G", "B", "source", "plate"]
         path = self.work_dir / "keyframes" / f"key.{plan.key[:16]}.{k:04d}.exr"
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             if path.is_file():
-                stack = exr.read_exr(path, ["R", "G", "B", "source"]).get(["R", "G", "B", "source"]).astype(np.float32)
+                stack = exr.read_exr(path, names).get(names).astype(np.float32)
             else:
                 index = plan.keyframes.index(k)
                 self.progress(0.3 + 0.1 * index / max(1, len(plan.keyframes)), f"keyframe {k}: filling")
                 depth = self.shot.read("depth", k)
-                image = self.shot.read("plate", k).copy()
-                missing = self.shot.read("mask", k).copy()
-                source = np.zeros(missing.shape, np.uint8)
-                self.fill_from_plates(k, depth, image, source, missing)
-                self.fill_from_keyframes(k, depth, image, source, missing, plan.keyframes[:index])
-                seconds = self.generate(k, depth, image, source, missing, "keyframe")
+                c = self.canvas(k, keyframe=True)
+                self.fill_from_plates(k, depth, c)
+                self.fill_from_keyframes(k, depth, c, plan.keyframes[:index])
+                seconds = self.generate(k, depth, c, "keyframe")
+                c.blend()
                 log.info("set extension: keyframe %d generated in %.1fs", k, seconds)
                 self.generator_seconds += seconds
+                plate = np.where(c.filled, c.plate, 1.0).astype(np.float32)  # its own plate is plate too
                 exr.write_exr(
                     path,
-                    {"R": image[..., 0], "G": image[..., 1], "B": image[..., 2], "source": source.astype(np.float32)},
-                    kinds={"R": "data", "G": "data", "B": "data", "source": "id"},
+                    {"R": c.image[..., 0], "G": c.image[..., 1], "B": c.image[..., 2],
+                     "source": c.source.astype(np.float32), "plate": plate},
+                    kinds={"R": "data", "G": "data", "B": "data", "source": "id", "plate": "data"},
                     metadata={"keyframe": k, "plan": plan.key},
                 )
-                stack = np.concatenate([image, source[..., None].astype(np.float32)], axis=-1)
+                stack = np.concatenate([c.image, c.source[..., None].astype(np.float32), plate[..., None]], axis=-1)
         self._keyframes[k] = stack
         return stack
 
@@ -260,27 +293,27 @@ class Filler:
             if all(self._hole_path(f).is_file() for f in produced):
                 return
             drange = DepthRange(self.plan.depth_near, self.plan.depth_far)
-            images, missing, depths = [], [], []
+            images, known, todo, depths = [], [], [], []
             for f in frames:
                 depth = self.shot.read("depth", f)
                 depths.append(drange.normalise(depth))
-                if f in anchors:
-                    images.append(exr.read_exr(self._hole_path(f), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32))
-                    missing.append(np.zeros(depth.shape, bool))
+                if f in anchors:  # final: the window before produced its pixels
+                    images.append(self.final_image(f) if self.final_image is not None else
+                                  exr.read_exr(self._hole_path(f), ["R", "G", "B"]).get(["R", "G", "B"]).astype(np.float32))
+                    known.append(np.ones(depth.shape, bool))
+                    todo.append(np.zeros(depth.shape, bool))
                     continue
-                image = self.shot.read("plate", f).copy()
-                miss = self.shot.read("mask", f).copy()
-                src = np.zeros(miss.shape, np.uint8)
-                self.fill_from_plates(f, depth, image, src, miss)
-                self.fill_from_keyframes(f, depth, image, src, miss, self.plan.keyframes)
-                images.append(np.where(miss[..., None], 0.0, image).astype(np.float32))
-                missing.append(miss)
-            known = ~np.stack(missing)
+                c = self.canvas(f)
+                self.fill_from_plates(f, depth, c)
+                self.fill_from_keyframes(f, depth, c, self.plan.keyframes)
+                images.append(np.where(c.known[..., None], c.image, 0.0).astype(np.float32))
+                known.append(c.known)
+                todo.append(c.missing)
             request = GenerationRequest(
                 frames=list(frames),
                 images=np.stack(images),
-                known=known,
-                generate=~known,
+                known=np.stack(known),
+                generate=np.stack(todo),
                 depth=np.stack(depths),
                 seed=derive_seed(self.params.seed, win.start, "holes-window"),
                 prompt=self.params.prompt,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ...conditioning.plate import SCREEN_CHOICES
 from ...errors import UsageError
 from ...shot import DEPTH_KINDS
 from ...limits import MAX_KEYFRAMES, MAX_SOURCES, bounded
@@ -44,9 +45,16 @@ JOB_PARAMS: dict[str, Any] = {
     "allow_pickle": False,
     "max_keyframes": 8,
     "max_sources": 8,
+    "screen": "auto",
+    "holdout": "",
+    "grain": "auto",
+    "undistort": "",
+    "redistort": "",
 }
 #: Parameters that are file paths (resolved relative to a job file).
-PATH_PARAMS = ("stage", "plate", "depth", "extend", "model")
+PATH_PARAMS = ("stage", "plate", "depth", "extend", "model", "holdout", "undistort", "redistort")
+#: Choices of the grain parameter (screen: conditioning.plate.SCREEN_CHOICES).
+GRAIN_CHOICES = ("auto", "off")
 
 
 @dataclass
@@ -69,6 +77,11 @@ class SetExtensionParams:
     allow_pickle: bool = False
     max_keyframes: int = 8
     max_sources: int = 8
+    screen: str = "auto"
+    holdout: str | None = None
+    grain: str = "auto"
+    undistort: str | None = None
+    redistort: str | None = None
     depth_kind: str = "planar"
 
     @classmethod
@@ -82,6 +95,12 @@ class SetExtensionParams:
         bounded("max_sources", values["max_sources"], 0, MAX_SOURCES)
         if not str(values["generator"]).strip():
             raise UsageError("generator: empty name (see `genpost generators`)")
+        if str(values["screen"]) not in SCREEN_CHOICES:
+            raise UsageError(f"screen must be one of {', '.join(SCREEN_CHOICES)}, got {values['screen']!r}")
+        if str(values["grain"]) not in GRAIN_CHOICES:
+            raise UsageError(f"grain must be one of {', '.join(GRAIN_CHOICES)}, got {values['grain']!r}")
+        if bool(values.get("undistort")) != bool(values.get("redistort")):
+            raise UsageError("lens distortion needs both undistort and redistort ST maps")
         if str(values.get("depth_kind") or "planar") not in DEPTH_KINDS:
             raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {values['depth_kind']!r}")
         return cls(
@@ -101,6 +120,11 @@ class SetExtensionParams:
             allow_pickle=bool(values["allow_pickle"]),
             max_keyframes=int(values["max_keyframes"]),
             max_sources=int(values["max_sources"]),
+            screen=str(values["screen"]),
+            holdout=values.get("holdout") or None,
+            grain=str(values["grain"]),
+            undistort=values.get("undistort") or None,
+            redistort=values.get("redistort") or None,
             depth_kind=str(values.get("depth_kind") or "planar"),
         )
 

@@ -57,13 +57,15 @@ class Plan:
 
 @dataclass
 class LowRes:
-    """The shot's planning inputs: every ``factor``-th pixel of depth and extend mask, and the
-    cameras of those pixels, per frame."""
+    """The shot's planning inputs: every ``factor``-th pixel of depth and extend mask (pixels
+    that use the extension: matte > 0), the trusted plate there (a source), and the cameras of
+    those pixels, per frame. ``trusted`` defaults to outside the mask."""
 
     factor: int
     depths: dict[int, np.ndarray]
     masks: dict[int, np.ndarray]
     views: dict[int, Any]
+    trusted: dict[int, np.ndarray] | None = None
 
 
 def low_res_view(view: Any, factor: int, width: int, height: int) -> Any:
@@ -73,21 +75,26 @@ def low_res_view(view: Any, factor: int, width: int, height: int) -> Any:
     return dataclasses.replace(view, K=scale @ np.asarray(view.K, dtype=np.float64), width=width, height=height)
 
 
-def read_low_res(shot: Any, progress: ProgressFn) -> LowRes:
+def read_low_res(shot: Any, progress: ProgressFn, plates: Any = None) -> LowRes:
     """Read the planning inputs of every frame of ``shot`` (about 200 pixels across); warn when
-    the extend mask covers pixels without depth (they cannot be locked by reprojection)."""
+    the extend mask covers pixels without depth (they cannot be locked by reprojection).
+    ``plates`` (a :class:`~.plates.PlateAnalysis`) gives the trusted plate; without it, the
+    plate outside the mask is trusted."""
     frames = shot.frames
     width, height = shot.resolution
     factor = max(1, int(round(max(width, height) / 200)))
     o = factor // 2
-    depths, masks, views = {}, {}, {}
+    depths, masks, views, trusted = {}, {}, {}, {}
     for i, t in enumerate(frames):
         depth = shot.read("depth", t)
-        mask = shot.read("mask", t)
+        need = shot.read("matte", t) > 0
         depths[t] = np.ascontiguousarray(depth[o::factor, o::factor])
-        masks[t] = np.ascontiguousarray(mask[o::factor, o::factor])
+        masks[t] = np.ascontiguousarray(need[o::factor, o::factor])
         h, w = depths[t].shape
         views[t] = low_res_view(shot.view(t), factor, w, h)
+        if plates is not None:
+            ys, xs = np.arange(h) * factor + o, np.arange(w) * factor + o
+            trusted[t] = plates.trusted_points(t, ys, xs) & ~masks[t]
         progress(0.05 * (i + 1) / len(frames), f"planning: read frame {t}")
     no_depth = {t: int((masks[t] & ~np.isfinite(depths[t])).sum()) for t in frames}
     worst = max(no_depth, key=lambda t: no_depth[t])
@@ -99,7 +106,7 @@ def read_low_res(shot: Any, progress: ProgressFn) -> LowRes:
             sum(1 for v in no_depth.values() if v), worst, 100.0 * no_depth[worst] / max(1, int(masks[worst].sum())),
             shot.depth.path(worst),
         )
-    return LowRes(factor=factor, depths=depths, masks=masks, views=views)
+    return LowRes(factor=factor, depths=depths, masks=masks, views=views, trusted=trusted if plates is not None else None)
 
 
 def make_plan(
@@ -128,7 +135,8 @@ def make_plan(
     depth_range = DepthRange.from_depths(depths.values())
 
     # (1) clean-plate sources per frame: nearest in time first, a few spread over the shot.
-    plate_ok = {t: (~masks[t]).astype(np.float32)[..., None] for t in frames}
+    trusted = low.trusted if low.trusted is not None else {t: ~masks[t] for t in frames}
+    plate_ok = {t: trusted[t].astype(np.float32)[..., None] for t in frames}
     residual: dict[int, np.ndarray] = {}
     sources: dict[int, list[int]] = {}
     spread = frames[:: max(1, len(frames) // 12)]

@@ -3,7 +3,13 @@
 :class:`SetExtension` ties the parts together: the plan (:mod:`.plan`, made once per shot and
 cached), the fill stages (:mod:`.fill`), the output channels of a frame (:meth:`render`), the
 work-unit loop that skips finished frames and publishes atomically (:meth:`run`), and the USD
-layer (:meth:`write_layer`). The plate's own pixels outside the mask are copied, never resampled.
+layer (:meth:`write_layer`).
+
+A frame's output is ``plate * (1 - m) + extension * m`` with the soft extend matte ``m``: the
+plate where ``m == 0`` is copied, never resampled. The extension is assembled in the depth's
+(undistorted) space from trusted, degrained sources, blended in the gradient domain, taken back
+to plate space through the redistort ST map (with a lens), and regrained with fresh grain of
+the plate's statistics (seeded by frame).
 """
 
 from __future__ import annotations
@@ -20,9 +26,21 @@ from ...progress import ProgressFn
 from ...provenance import file_stamp, hash_data, make_provenance
 from ...shot.frames import format_frames, output_pattern
 from ..common import OUTPUT_COMPRESSION, claim_output, job_identity, layer_is_current, run_frames
+from .canvas import output_source
 from .fill import Filler
-from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, PATH_PARAMS, SOURCE_GENERATED, SetExtensionParams, validate
+from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, PATH_PARAMS, SetExtensionParams, validate
 from .plan import Plan, load_or_make_plan, make_plan, read_low_res
+from .plates import PlateAnalysis, analyse_plates, load_or_analyse
+
+
+#: The extension's own structure fades in over this many pixels from the matte edge (at
+#: least; FADE_FRACTION of the image's larger side at high resolutions).
+FADE_PX, FADE_FRACTION = 4, 0.03
+
+
+def fade_px(width: int, height: int) -> int:
+    """Pixels over which the extension's structure fades in from the matte edge."""
+    return max(FADE_PX, int(round(FADE_FRACTION * max(width, height))))
 
 
 class SetExtension:
@@ -42,9 +60,13 @@ class SetExtension:
             frames=params.frames,
             plate=params.plate,
             mask=params.extend,
+            holdout=params.holdout,
+            undistort=params.undistort,
+            redistort=params.redistort,
             depth_kind=params.depth_kind,
         )
         self._plan: Plan | None = None
+        self._plates: PlateAnalysis | None = None
         self._filler: Filler | None = None
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
 
@@ -55,7 +77,7 @@ class SetExtension:
         stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
         stage_stamp = file_stamp(p.stage)
         return hash_data(
-            "setext-plan-v2",  # v2: one seed rule (seeds.derive_seed), hole windows = generator windows
+            "setext-plan-v3",  # v2: one seed rule, hole windows = generator windows; v3: real plates
             stage_stamp,
             self.shot.camera.prim_path,
             stamps,
@@ -67,6 +89,8 @@ class SetExtension:
             p.strength,
             p.max_keyframes,
             p.max_sources,
+            p.screen,
+            p.grain,
             p.depth_kind,
         )
 
@@ -83,13 +107,21 @@ class SetExtension:
         return hash_data(self.plan.key, "frame", frame)
 
     @property
+    def plates(self) -> PlateAnalysis:
+        """The shot's plate conditions: screen, grain, moving content (cached in ``.genpost/``)."""
+        if self._plates is None:
+            key = self.plan_key()
+            self._plates = load_or_analyse(self.work_dir, key, lambda: analyse_plates(self.shot, self.params, self.progress))
+        return self._plates
+
+    @property
     def plan(self) -> Plan:
         """The whole-shot plan (cached in ``.genpost/``; made at low resolution once)."""
         if self._plan is None:
             key = self.plan_key()
 
             def make() -> Plan:
-                low = read_low_res(self.shot, self.progress)
+                low = read_low_res(self.shot, self.progress, self.plates)
                 return make_plan(key, self.shot.frames, low, max_sources=self.params.max_sources,
                                  max_keyframes=self.params.max_keyframes, progress=self.progress)
 
@@ -100,7 +132,8 @@ class SetExtension:
     def filler(self) -> Filler:
         """The fill stages under this job's plan (holds the generator and keyframe cache)."""
         if self._filler is None:
-            self._filler = Filler(self.shot, self.plan, self.params, self.work_dir, progress=self.progress)
+            self._filler = Filler(self.shot, self.plan, self.params, self.work_dir, progress=self.progress, plates=self.plates)
+            self._filler.final_image = self.final_image
         return self._filler
 
     @property
@@ -113,36 +146,82 @@ class SetExtension:
 
     # -- one frame ------------------------------------------------------------------------------
     def render(self, t: int) -> dict[str, np.ndarray]:
-        """The output channels of frame ``t``."""
+        """The output channels of frame ``t`` (plate space)."""
+        return self._compose(t, self._extension(t))
+
+    def final_image(self, t: int) -> np.ndarray:
+        """Frame ``t``'s final colour in the depth's (CG) space: what a video generator's next
+        window sees of an anchor frame (the published pixels, without a lens)."""
+        if self.shot.lens is None:
+            channels = self.render(t)
+            return np.stack([channels[c] for c in "RGB"], axis=-1)
+        c = self._extension(t)
+        m = self.shot.read("matte", t)[..., None]
+        return (self.shot.read("plate", t) * (1.0 - m) + c.image * m).astype(np.float32)
+
+    def _extension(self, t: int) -> Any:
+        """Frame ``t``'s canvas, filled and blended (CG space, degrained)."""
         depth = self.shot.read("depth", t)
-        plate = self.shot.read("plate", t)
-        mask = self.shot.read("mask", t)
-        image = plate.copy()
-        source = np.zeros(mask.shape, np.uint8)
-        missing = mask.copy()
-        self.filler.fill_from_plates(t, depth, image, source, missing)
-        self.filler.fill_from_keyframes(t, depth, image, source, missing, self.plan.keyframes)
-        if missing.any() and getattr(self.generator, "temporal", False):
-            filled = self.filler.temporal_holes(t)
-            image[missing] = filled[missing]
-            source[missing] = SOURCE_GENERATED
+        c = self.filler.canvas(t)
+        self.filler.fill_from_plates(t, depth, c)
+        self.filler.fill_from_keyframes(t, depth, c, self.plan.keyframes)
+        tr = self.filler.trust(t)
+        spare = c.missing & ~tr.need  # kept plate around the matte: context only, never output
+        if spare.any():
+            c.put_filled(spare)
+        if c.missing.any() and getattr(self.generator, "temporal", False):
+            c.put_generated(c.missing, self.filler.temporal_holes(t)[c.missing])
         else:
-            self.filler.generator_seconds += self.filler.generate(t, depth, image, source, missing, "holes")
-        image[~mask] = plate[~mask]  # the plate is never altered outside the mask
-        confidence = np.zeros(mask.shape, np.float32)
+            self.filler.generator_seconds += self.filler.generate(t, depth, c, "holes")
+        c.blend(tr.anchor, tr.anchor_image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution))
+        return c
+
+    def _compose(self, t: int, c: Any) -> dict[str, np.ndarray]:
+        """The output channels: ``plate * (1 - m) + extension * m`` in plate space, regrained."""
+        from ...conditioning.grain import regrain
+        from ...seeds import derive_seed
+
+        depth = self.shot.read("depth", t)
+        ext, plate_w, other, z = c.image, c.plate, c.other, depth
+        if self.shot.lens is not None:
+            ext, plate_w, other, z = self._to_plate_space(t, ext, plate_w, other, depth)
+        plate = self.shot.read_plate_space("plate", t)
+        matte = self.shot.read_plate_space("matte", t)
+        kept = matte <= 0
+        if self.plates.grain.present:
+            ext = regrain(ext, self.plates.grain, derive_seed(self.params.seed, t, "grain"), where=~kept)
+        m = matte[..., None]
+        image = (plate * (1.0 - m) + np.where(kept[..., None], 0.0, ext) * m).astype(np.float32)
+        image[kept] = plate[kept]  # the plate is never altered where the matte is 0
+        source = output_source(matte, plate_w, other)
+        confidence = np.ones(matte.shape, np.float32)
         for code, value in CONFIDENCE.items():
             confidence[source == code] = value
-        finite_depth = np.where(np.isfinite(depth), depth, np.float32(np.inf)).astype(np.float32)
+        finite_depth = np.where(np.isfinite(z), z, np.float32(np.inf)).astype(np.float32)
         return {
             "R": image[..., 0],
             "G": image[..., 1],
             "B": image[..., 2],
-            "A": np.ones(mask.shape, np.float32),
+            "A": np.ones(matte.shape, np.float32),
             "source": source.astype(np.float32),
-            "matte": mask.astype(np.float32),
+            "matte": matte.astype(np.float32),
             "confidence": confidence,
             "Z": finite_depth,
         }
+
+    def _to_plate_space(self, t: int, ext: np.ndarray, plate_w: np.ndarray, other: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The extension and its records through the redistort ST map (colour: a cubic filter;
+        weights bilinear; codes and depth: nearest)."""
+        from ...shot.lens import COLOUR_FILTER, MASK_FILTER, st_to_pixels, warp_stmap
+
+        red = self.shot.lens.redistort(t)  # type: ignore[union-attr]
+        w, h = self.shot.resolution
+        ext_p, _ = warp_stmap(ext, red, filtername=COLOUR_FILTER)
+        w_p, _ = warp_stmap(plate_w, red, filtername=MASK_FILTER)
+        x, y = st_to_pixels(red, w, h)
+        xi = np.clip(np.rint(np.nan_to_num(x)), 0, w - 1).astype(np.intp)
+        yi = np.clip(np.rint(np.nan_to_num(y)), 0, h - 1).astype(np.intp)
+        return ext_p, w_p[..., 0], other[yi, xi], depth[yi, xi]
 
     # -- the job --------------------------------------------------------------------------------
     def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
@@ -206,6 +285,7 @@ class SetExtension:
         layer = self.out_dir / LAYER_NAME
         if written or not layer_is_current(layer, self.plan.key):
             layer = self.write_layer(provenance_model)
+        qc = self.plate_qc(frames)
         elapsed = time.perf_counter() - started
         return {
             "job": JOB_KIND,
@@ -216,11 +296,27 @@ class SetExtension:
             "written": format_frames(written),
             "skipped": format_frames(skipped),
             "keyframes": plan.keyframes,
+            "screen": self.plates.screen.kind,
+            "grain": self.plates.grain.present,
+            "moving_frames": sorted(t for t, m in self.plates.moving.items() if m.any()),
             "missing_after_plates": plan.missing_after_plates,
             "missing_after_keyframes": plan.missing_after_keyframes,
+            **qc,
             "seconds": round(elapsed, 3),
             "generator_seconds": round(self.generator_seconds, 3),
         }
+
+    def plate_qc(self, frames: Sequence[int]) -> dict[str, Any]:
+        """Real-plate QC of the published ``frames`` (qc.plate_report: ``spill_pixels``,
+        ``leaked_pixels``, ``grain_ratio``, ``edge_step``, ``edge_step_plate``,
+        ``edge_step_ratio``); the screen is the one the job found."""
+        from ...imageio import exr
+        from ...qc.plate_report import plate_report
+
+        report = plate_report(self.shot, lambda f: exr.read_rgb(self.output.path(f)), frames,
+                              screen=self.plates.screen.kind)
+        report.pop("screen", None)
+        return report
 
     def write_layer(self, model: Mapping[str, Any] | None) -> Path:
         from ...usd_out.aov_layer import write_card_layer

@@ -127,7 +127,7 @@ class Lens:
 
     def _path(self, pattern: str, frame: int) -> Path:
         """The map of ``frame``: the file itself, or the pattern's file (####, %04d, $F4, <F>)."""
-        from ..shot.frames import FrameSeq, has_frame_token
+        from .frames import FrameSeq, has_frame_token
 
         if not has_frame_token(pattern):
             return Path(pattern)

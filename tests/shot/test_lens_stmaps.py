@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from genpost_houdini.errors import BadInputError
-from genpost_houdini.geometry.lens import (
+from genpost_houdini.shot.lens import (
     Lens, pixels_to_st, radial_stmaps, read_stmap, st_to_pixels, warp_stmap, write_stmap,
 )
 
