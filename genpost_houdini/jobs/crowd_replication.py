@@ -345,6 +345,7 @@ class CrowdReplication:
                     src,
                     index=len(self.sources) + len(out),
                     sprites=sprites,
+                    pixels=None,
                     info={**src.info, "variant_of": src.index, "variant": v, "generator": p.generator,
                           "model": {k: self.model_provenance.get(k, "") for k in ("model_id", "weights_hash", "licence")}},
                 ))
