@@ -82,6 +82,18 @@ def test_setext_json_reports_the_plate_qc(real_run) -> None:
     assert job["leaked_pixels"] <= 0.002 * score["full_pixels"]
     assert 0.7 <= job["grain_ratio"] <= 1.4
     assert job["edge_step_ratio"] <= 1.5
+    assert job["warping_error"] is not None and job["plate_warping_error"] is not None
+
+
+def test_setext_warping_error_is_the_one_qc_measures(real_run, capsys: pytest.CaptureFixture[str]) -> None:
+    real, out, score = real_run
+    capsys.readouterr()
+    rc = main(["qc", "--stage", real.stage, "--depth", real.depth, "--images", str(out / "setext.####.exr"),
+               "--region", real.matte, "--frames", real.frame_range, "--json"])
+    assert rc == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["warping_error"] == pytest.approx(score["job"]["warping_error"], rel=1e-6)
+    assert report["plate"]["warping_error"] == pytest.approx(score["job"]["plate_warping_error"], rel=1e-6)
 
 
 def test_qc_reports_a_plate_left_unextended(real_run, tartanair: Path, capsys: pytest.CaptureFixture[str]) -> None:

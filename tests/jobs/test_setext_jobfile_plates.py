@@ -41,6 +41,9 @@ def test_job_file_carries_the_plate_parameters(real, tmp_path: Path, capsys: pyt
     assert main(["run", str(job), "--progress", "none", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)[0]["result"]
     assert result["screen"] == "none" and result["grain"] is False  # the job's values, not the defaults
+    for key in ("warping_error", "plate_warping_error", "spill_pixels", "leaked_pixels", "grain_ratio", "edge_step"):
+        assert key in result  # the plate QC beside the warping error
+    assert result["warping_error"] is not None
     assert main(["setext", *args, "--out", str(tmp_path / "direct"), "--progress", "none"]) == 0
     for f in FRAMES:
         a = exr.read_exr(tmp_path / "from_job" / f"setext.{f:04d}.exr")

@@ -309,16 +309,31 @@ class SetExtension:
         }
 
     def plate_qc(self, frames: Sequence[int]) -> dict[str, Any]:
-        """Real-plate QC of the published ``frames`` (qc.plate_report: ``spill_pixels``,
-        ``leaked_pixels``, ``grain_ratio``, ``edge_step``, ``edge_step_plate``,
-        ``edge_step_ratio``); the screen is the one the job found."""
+        """Real-plate QC of the published ``frames`` beside their warping error
+        (:meth:`warping_qc`; qc.plate_report: ``spill_pixels``, ``leaked_pixels``,
+        ``grain_ratio``, ``edge_step``, ``edge_step_plate``, ``edge_step_ratio``); the screen is
+        the one the job found."""
         from ...imageio import exr
         from ...qc.plate_report import plate_report
 
-        report = plate_report(self.shot, lambda f: exr.read_rgb(self.output.path(f)), frames,
-                              screen=self.plates.screen.kind)
+        read = lambda f: exr.read_rgb(self.output.path(f))  # noqa: E731
+        report = plate_report(self.shot, read, frames, screen=self.plates.screen.kind)
         report.pop("screen", None)
-        return report
+        return {**self.warping_qc(frames, read), **report}
+
+    def warping_qc(self, frames: Sequence[int], read: Any) -> dict[str, Any]:
+        """``warping_error`` of the published ``frames`` over the extended pixels (matte >= 0.5)
+        and ``plate_warping_error`` over the rest, as ``genpost qc`` measures them (in the
+        depth's space: undistorted with a lens); None with fewer than two frames."""
+        from ...qc.warping import warping_error
+
+        measured = read
+        if self.shot.lens is not None:
+            from ...shot.lens import COLOUR_FILTER, warp_stmap
+
+            measured = lambda f: warp_stmap(read(f), self.shot.lens.undistort(f), filtername=COLOUR_FILTER)[0]  # noqa: E731
+        result = warping_error(self.shot, measured, frames)  # region: the extend matte >= 0.5
+        return {"warping_error": result.region_error, "plate_warping_error": result.plate_error}
 
     def write_layer(self, model: Mapping[str, Any] | None) -> Path:
         from ...usd_out.aov_layer import write_card_layer
