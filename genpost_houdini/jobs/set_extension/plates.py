@@ -94,14 +94,15 @@ class PlateAnalysis:
         return m[np.ix_(bi, bj)]
 
     def moving_at(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
-        """Frame ``frame``'s moving content at full resolution ``shape`` (blocks, grown by half a block)."""
-        return self._at(self.moving.get(frame), shape)
+        """Frame ``frame``'s moving content at full resolution ``shape`` (blocks, grown by a block
+        and at least 2 pixels: a mover's anti-aliased fringe, half its colour, never leaks)."""
+        return self._at(self.moving.get(frame), shape, grow=max(2, self.factor))
 
     def unverified_at(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
         """Frame ``frame``'s unverified plate at full resolution ``shape``."""
         return self._at(self.unverified.get(frame), shape)
 
-    def _at(self, m: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    def _at(self, m: np.ndarray | None, shape: tuple[int, int], grow: int | None = None) -> np.ndarray:
         out = np.zeros(shape, bool)
         if m is None or not m.any():
             return out
@@ -109,7 +110,7 @@ class PlateAnalysis:
         up = np.repeat(np.repeat(m, f, axis=0), f, axis=1)
         h, w = min(shape[0], up.shape[0]), min(shape[1], up.shape[1])
         out[:h, :w] = up[:h, :w]
-        return dilate(out, max(1, f // 2))
+        return dilate(out, max(1, f // 2) if grow is None else grow)
 
 
 def _flaws_raw(shot: Any, frame: int, screen: Screen) -> tuple[np.ndarray, np.ndarray]:
