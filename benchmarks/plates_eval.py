@@ -74,6 +74,9 @@ def criteria(case: str, score: dict) -> list[tuple[str, object, str, bool | None
     for key in ("edge_step_ratio", "edge_step_ratio_ideal"):
         v = score.get(key)
         rows.append((key, v, f"<= {LIMITS['edge_step_ratio']}", v is not None and v <= LIMITS["edge_step_ratio"]))
+    v, plain = score.get("ramp_error"), score.get("ramp_error_plain")
+    if v is not None and plain is not None and CASES[case].get("screen", "blue"):
+        rows.append(("ramp_error", v, f"< plain composite's {plain:.4f} (info)", v < plain))
     limit = LIMITS["median_error_seen_lens"] if CASES[case].get("lens") else LIMITS["median_error_seen"]
     v = score.get("median_error_seen")
     rows.append(("median_error_seen", v, f"<= {limit}", v is not None and v <= limit))

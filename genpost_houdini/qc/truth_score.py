@@ -16,6 +16,10 @@ the ``setext.####.exr`` a job wrote for it, and measures what issue 11 is checke
 - ``median_error_seen``: median absolute error (mean over RGB) against the truth on fully
   extended pixels that another frame's kept plate saw (geometry: depth, camera, lens);
   ``median_error_seen_grain`` against the truth with grain;
+- ``ramp_error``: mean absolute error (mean over RGB) against the truth with grain on the matte's
+  soft edge (0 < matte < 0.999): a dark or screen-coloured line along the edge shows here;
+  ``ramp_error_plain`` is the same for the plain composite ``plate * (1 - m) + truth * m`` (the
+  screen mixed into the edge, a perfect extension);
 - ``sources``: fraction of fully extended pixels per ``source`` code.
 """
 
@@ -93,6 +97,7 @@ def score_real_plate(real: Any, out_dir: str | os.PathLike[str], *, frames: Sequ
     hf = {"out": [0.0, 0], "truth": [0.0, 0]}
     step = {"out": [0.0, 0], "truth": [0.0, 0], "ideal": [0.0, 0]}
     err, err_g = [], []
+    ramp_err = {"out": [0.0, 0], "plain": [0.0, 0]}
     sources: dict[int, int] = {}
     for f in frames:
         img = exr.read_exr(out_dir / f"setext.{f:04d}.exr")
@@ -116,6 +121,10 @@ def score_real_plate(real: Any, out_dir: str | os.PathLike[str], *, frames: Sequ
             hf[key][0] += s
             hf[key][1] += n
         ideal = plate * (1.0 - matte[..., None]) + truth_g * matte[..., None]
+        ramp = (matte > 0) & (matte < 0.999)
+        for key, image in (("out", rgb), ("plain", ideal)):
+            ramp_err[key][0] += float(np.abs(image[ramp] - truth_g[ramp]).mean(axis=-1).sum())
+            ramp_err[key][1] += int(ramp.sum())
         for key, image in (("out", rgb), ("truth", truth_g), ("ideal", ideal)):
             s, n = edge_step_sums(image, matte)
             step[key][0] += s
@@ -150,5 +159,7 @@ def score_real_plate(real: Any, out_dir: str | os.PathLike[str], *, frames: Sequ
         "seen_pixels": int(errors.size),
         "median_error_seen": float(np.median(errors)) if errors.size else None,
         "median_error_seen_grain": float(np.median(errors_g)) if errors_g.size else None,
+        "ramp_error": ramp_err["out"][0] / ramp_err["out"][1] if ramp_err["out"][1] else None,
+        "ramp_error_plain": ramp_err["plain"][0] / ramp_err["plain"][1] if ramp_err["plain"][1] else None,
         "sources": {str(k): v / max(full_total, 1) for k, v in sorted(sources.items())},
     }

@@ -72,6 +72,8 @@ def test_no_seam_at_the_matte_edge_and_seen_pixels_match(real_run) -> None:
     # against the best output possible (the plate kept with its spill, the truth extended)
     assert score["edge_step_ratio_ideal"] <= 1.5
     assert score["median_error_seen"] <= 0.06
+    # the soft edge shows the scene, not the screen mixed in (no dark blue line along the edge)
+    assert score["ramp_error"] < 0.6 * score["ramp_error_plain"]
 
 
 def test_setext_json_reports_the_plate_qc(real_run) -> None:
