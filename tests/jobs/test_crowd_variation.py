@@ -175,6 +175,38 @@ def test_count_is_clamped_before_allocation(tmp_path: Path) -> None:
     assert count == MAX_INSTANCES < capacity and msg
 
 
+def test_tiny_spacing_and_huge_count_are_bounded(tmp_path: Path) -> None:
+    """`--min-spacing 0.0001 --count 100000000` on a 10 x 6 plaza: the spacing is raised to what
+    people need (8 % of their height), the count to what the plaza then holds, and no two people
+    (walkers included, at every frame) come closer."""
+    from genpost_houdini.crowd.placement import MIN_SPACING_SHARE, place_crowd, spacing_floor
+    from genpost_houdini.crowd.region import PACKING, Region
+    from genpost_houdini.crowd.sources import Clip, ElementInfo
+
+    walker = ElementInfo(anchor=(10.0, 39.5), person_px=40.0, height_m=1.75,
+                         clips=[Clip("walk", 0, 0, 8, 24.0, speed=1.4), Clip("idle", 0, 8, 8, 24.0)])
+    region = Region.read(_plane_stage(tmp_path / "s.usda"), "/region", 1)
+    floor = MIN_SPACING_SHARE * 1.75
+    assert spacing_floor(1e-4)[0] == pytest.approx(floor) and "--min-spacing 0.0001" in spacing_floor(1e-4)[1]
+    assert spacing_floor(0.6) == (0.6, None)
+    started = time.perf_counter()
+    frames = list(range(1, 13))
+    layout = place_crowd(region, [walker], count=100_000_000, seed=3, frames=frames, fps=24.0, spacing=1e-4)
+    assert time.perf_counter() - started < 30
+    capacity = int(PACKING * 60.0 / floor ** 2) + 1
+    assert layout.spacing == pytest.approx(floor) and layout.capacity == capacity
+    assert 0.5 * capacity <= len(layout.instances) <= capacity
+    assert any("--min-spacing" in n for n in layout.notes) and any("100000000" in n for n in layout.notes)
+    walking = [i for i in layout.instances if i.walking]
+    assert walking, "some people walk"
+    for f in frames:
+        st = layout.state(f)
+        xy = region.to_2d(st.position[st.present])
+        d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
+        np.fill_diagonal(d, np.inf)
+        assert d.min() >= floor - 1e-9, f
+
+
 def test_huge_count_on_the_street_is_bounded(tmp_path: Path) -> None:
     """`--count 100000000`: a message, no traceback, bounded memory, well under a minute."""
     from genpost_houdini.samples.extras import build_extras
