@@ -163,13 +163,17 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
             log_keep += np.bincount(gidx[live], weights=np.log1p(-np.minimum(shade[live], 1.0 - 1e-7)),
                                     minlength=height * width)
 
-    # Contact: a soft disc under the feet, filtered by each pixel's footprint.
-    k, ys, xs = _box_pixels(nx0, nx1, ny0, ny1)
-    ui = (ys - uy0) * uw + (xs - ux0)
-    ok = valid[ui]
-    k, ys, xs, ui = k[ok], ys[ok], xs[ok], ui[ok]
+    # Contact: a soft disc under the feet, filtered by each pixel's footprint (casters in chunks
+    # of about CHUNK_PIXELS receiver pixels).
     c1, c2, cu = rel0 @ e1, rel0 @ e2, rel0 @ up  # each caster's constants
-    if len(k):
+    for sel in _chunks((nx1 - nx0) * (ny1 - ny0)):
+        k, ys, xs = _box_pixels(nx0[sel], nx1[sel], ny0[sel], ny1[sel])
+        k = sel[k]
+        ui = (ys - uy0) * uw + (xs - ux0)
+        ok = valid[ui]
+        k, ys, xs, ui = k[ok], ys[ok], xs[ok], ui[ok]
+        if not len(k):
+            continue
         f1 = c1[k] + g1[ui]
         f2 = c2[k] + g2[ui]
         hg = cu[k] + gup[ui]
@@ -202,12 +206,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         denom = float(to_light @ n_light)
         lr, lu = float(to_light @ r_light), float(to_light @ up)
         cn, cr = rel0 @ n_light, rel0 @ r_light
-        area = (bx1 - bx0) * (by1 - by0)
-        start = 0
-        while start < n:  # casters in chunks of about CHUNK_PIXELS receiver pixels
-            stop = start + max(1, int(np.searchsorted(np.cumsum(area[start:]), CHUNK_PIXELS)))
-            sel = np.arange(start, min(stop, n))
-            start = int(sel[-1]) + 1
+        for sel in _chunks((bx1 - bx0) * (by1 - by0)):  # casters in chunks of ~CHUNK_PIXELS receivers
             k, ys, xs = _box_pixels(bx0[sel], bx1[sel], by0[sel], by1[sel])
             k = sel[k]
             ui = (ys - uy0) * uw + (xs - ux0)
@@ -234,6 +233,19 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
             blur = np.clip(tau * soft / (0.05 * scale[k]), 0.0, 4.0)
             accumulate(ys * width + xs, fade[k] * look.shadow_density * occ / (1.0 + 0.35 * blur))
     return (1.0 - np.exp(log_keep)).reshape(height, width).astype(np.float32)
+
+
+def _chunks(area: np.ndarray) -> list[np.ndarray]:
+    """Caster indices in runs whose boxes hold about :data:`CHUNK_PIXELS` pixels together (at
+    least one caster each)."""
+    out, start, n = [], 0, len(area)
+    cum = np.cumsum(area)
+    while start < n:
+        base = int(cum[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(cum, base + CHUNK_PIXELS, side="right")), start + 1)
+        out.append(np.arange(start, min(stop, n)))
+        start = stop
+    return out
 
 
 def _bilinear_atlas(atlas: np.ndarray, off: np.ndarray, h: np.ndarray, w: np.ndarray, x: np.ndarray,

@@ -230,7 +230,7 @@ class CrowdParams:
 class CrowdReplication:
     def __init__(self, params: CrowdParams, out_dir: str | os.PathLike[str], *, progress: ProgressFn | None = None):
         from ..crowd.look import Look, camera_lens, camera_shutter, choose_light, parse_vector, plate_grade
-        from ..crowd.placement import clamp_count, place_crowd
+        from ..crowd.placement import clamp_count, place_crowd, spacing_floor
         from ..crowd.region import Region
         from ..crowd.sources import load_source
         from ..crowd.variation import design_colourways, look_stats
@@ -247,10 +247,12 @@ class CrowdReplication:
         # The region first: the count is bounded by what it holds before anything is allocated.
         self.region = Region.read(stage, params.region, first)
         self.up = self.region.up
-        count, self.capacity, self.count_note = clamp_count(self.region, params.count, params.min_spacing)
-        if self.count_note:
-            log.warning(self.count_note)
-            self.progress(0.0, self.count_note)
+        spacing, floor_note = spacing_floor(params.min_spacing, params.person_height)
+        count, self.capacity, count_note = clamp_count(self.region, params.count, spacing)
+        bounds_notes = [n for n in (floor_note, count_note) if n]
+        for note in bounds_notes:
+            log.warning(note)
+            self.progress(0.0, note)
         self.sources = [
             load_source(
                 i,
@@ -287,7 +289,7 @@ class CrowdReplication:
             seed=params.seed,
             frames=self.shot.frames,
             fps=self.shot.camera.fps,
-            spacing=params.min_spacing,
+            spacing=spacing,
             walkers=params.walkers,
             facing=facing,
             look_at=parse_vector(params.look_at or None, "--look-at"),
@@ -300,6 +302,7 @@ class CrowdReplication:
                      sorted({first, self.shot.frames[len(self.shot.frames) // 2], self.shot.frames[-1]})]
             if params.stagger else None,
         )
+        self.layout.notes[:0] = bounds_notes
         self.instances = self.layout.instances
         self.matrices = design_colourways([look_stats(s.sprites, s.variation) for s in self.sources], params.colourways)
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
