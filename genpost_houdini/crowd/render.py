@@ -15,6 +15,7 @@ each person; comp: plate * (1 - shadow), then the crowd over).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -358,10 +359,26 @@ def render_frame(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matric
                  frame: int, views: Sequence["CameraView"], times: Sequence[float], up: np.ndarray,
                  set_depth: np.ndarray | None, look: "Look",
                  exposure: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """All channels of one frame: the crowd (:func:`render_cards`) and its ``shadow``."""
+    """All channels of one frame: the crowd (:func:`render_cards`) and its ``shadow``, the
+    shadows on a second thread while the cards composite (both are numpy work that releases
+    the GIL; neither depends on the other, so the pixels are the same as one after the other).
+    An interrupt (SIGINT/SIGTERM, raised in this thread) cancels the shadows at their next
+    chunk."""
+    from concurrent.futures import ThreadPoolExecutor
+
     centre = views[len(views) // 2]
     cards, _ = build_cards(layout, sources, matrices, frame, centre, up, look, exposure)
-    channels = render_cards(cards, views, times, up, set_depth, look)
     casters = [ShadowCaster(c.position, c.inst, c.scale, c.fade) for c in cards]
-    channels["shadow"] = render_shadows(casters, sources, layout, frame, centre, up, set_depth, look)
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genpost-shadow")
+    try:
+        shadow = pool.submit(render_shadows, casters, sources, layout, frame, centre, up, set_depth, look,
+                             cancelled=cancel.is_set)
+        channels = render_cards(cards, views, times, up, set_depth, look)
+        channels["shadow"] = shadow.result()
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return channels

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .look import Look
     from .placement import CrowdLayout, Instance
     from .sources import CrowdSource
+
+class Cancelled(Exception):
+    """The caller gave up on this frame's shadows (an interrupt on the rendering thread)."""
+
 
 #: Cast shadows longer than this many person heights are cut (a grazing light).
 MAX_SHADOW_LENGTH = 4.0
@@ -59,8 +63,9 @@ def _box_pixels(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray
 
 def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSource"], layout: "CrowdLayout",
                    frame: int, view: "CameraView", up: np.ndarray, set_depth: np.ndarray | None,
-                   look: "Look") -> np.ndarray:
-    """(H, W) float32 shadow density in [0, 1].
+                   look: "Look", *, cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+    """(H, W) float32 shadow density in [0, 1]; ``cancelled`` (checked between chunks) ends
+    the work early with :class:`Cancelled`.
 
     All casters at once: the receivers' world offsets are affine in the pixel times the depth,
     so each field (``depth * m . (x, y, 1)``) is computed once per frame over the region the
@@ -166,7 +171,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
     # Contact: a soft disc under the feet, filtered by each pixel's footprint (casters in chunks
     # of about CHUNK_PIXELS receiver pixels).
     c1, c2, cu = rel0 @ e1, rel0 @ e2, rel0 @ up  # each caster's constants
-    for sel in _chunks((nx1 - nx0) * (ny1 - ny0)):
+    for sel in _chunks((nx1 - nx0) * (ny1 - ny0), cancelled):
         k, ys, xs = _box_pixels(nx0[sel], nx1[sel], ny0[sel], ny1[sel])
         k = sel[k]
         ui = (ys - uy0) * uw + (xs - ux0)
@@ -190,6 +195,8 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         anchor = np.zeros((n, 2))
         cscale = np.array([c.scale for c in casters], np.float64)
         for i, c in enumerate(casters):
+            if not i % 256:
+                _check(cancelled)
             el = sources[c.inst.source].element
             assert el is not None
             angle = view_angle(np.asarray(c.inst.heading, np.float64), n_light, up)
@@ -197,6 +204,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
             key[i] = atlas_keys.setdefault((c.inst.source, clip.frame(_counter(layout, c.inst, frame))), len(atlas_keys))
             anchor[i] = el.anchor
         items = sorted(atlas_keys.items(), key=lambda kv: kv[1])
+        _check(cancelled)
         alphas = [np.asarray(sources[s].sprites[f][..., 3], np.float32) for (s, f), _ in items]
         covers = [sources[s].cover(f) for (s, f), _ in items]
         sizes = np.array([a.shape for a in alphas], np.int64)  # (h, w) per key
@@ -206,7 +214,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         denom = float(to_light @ n_light)
         lr, lu = float(to_light @ r_light), float(to_light @ up)
         cn, cr = rel0 @ n_light, rel0 @ r_light
-        for sel in _chunks((bx1 - bx0) * (by1 - by0)):  # casters in chunks of ~CHUNK_PIXELS receivers
+        for sel in _chunks((bx1 - bx0) * (by1 - by0), cancelled):  # casters in chunks of ~CHUNK_PIXELS receivers
             k, ys, xs = _box_pixels(bx0[sel], bx1[sel], by0[sel], by1[sel])
             k = sel[k]
             ui = (ys - uy0) * uw + (xs - ux0)
@@ -235,17 +243,22 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
     return (1.0 - np.exp(log_keep)).reshape(height, width).astype(np.float32)
 
 
-def _chunks(area: np.ndarray) -> list[np.ndarray]:
+def _check(cancelled: Callable[[], bool] | None) -> None:
+    if cancelled is not None and cancelled():
+        raise Cancelled()
+
+
+def _chunks(area: np.ndarray, cancelled: Callable[[], bool] | None) -> Iterator[np.ndarray]:
     """Caster indices in runs whose boxes hold about :data:`CHUNK_PIXELS` pixels together (at
-    least one caster each)."""
-    out, start, n = [], 0, len(area)
+    least one caster each); :class:`Cancelled` between runs once ``cancelled()``."""
+    start, n = 0, len(area)
     cum = np.cumsum(area)
     while start < n:
+        _check(cancelled)
         base = int(cum[start - 1]) if start else 0
         stop = max(int(np.searchsorted(cum, base + CHUNK_PIXELS, side="right")), start + 1)
-        out.append(np.arange(start, min(stop, n)))
+        yield np.arange(start, min(stop, n))
         start = stop
-    return out
 
 
 def _bilinear_atlas(atlas: np.ndarray, off: np.ndarray, h: np.ndarray, w: np.ndarray, x: np.ndarray,
