@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .placement import CrowdLayout, Instance
     from .sources import CrowdSource
 
+
 class Cancelled(Exception):
     """The caller gave up on this frame's shadows (an interrupt on the rendering thread)."""
 
@@ -159,14 +160,15 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
     g1, g2 = field(e1), field(e2)
     fp = [f.ravel() for f in _footprint(g1, g2)]
     g1, g2, gup = g1.ravel(), g2.ravel(), field(up).ravel()
-    log_keep = np.zeros(height * width)
+    uh = uy1 - uy0
+    log_keep = np.zeros(uh * uw)  # over the union of the boxes, indexed like the fields
 
-    def accumulate(gidx: np.ndarray, shade: np.ndarray) -> None:
+    def accumulate(ui: np.ndarray, shade: np.ndarray) -> None:
         nonlocal log_keep
         live = shade > 0
         if live.any():
-            log_keep += np.bincount(gidx[live], weights=np.log1p(-np.minimum(shade[live], 1.0 - 1e-7)),
-                                    minlength=height * width)
+            log_keep += np.bincount(ui[live], weights=np.log1p(-np.minimum(shade[live], 1.0 - 1e-7)),
+                                    minlength=uh * uw)
 
     # Contact: a soft disc under the feet, filtered by each pixel's footprint (casters in chunks
     # of about CHUNK_PIXELS receiver pixels).
@@ -184,7 +186,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         hg = cu[k] + gup[ui]
         disc = _filtered_disc(np.stack([f1, f2], axis=1), [f[ui] for f in fp], 0.26 * scale[k])
         contact = look.contact_density * disc * np.clip(1.0 - np.abs(hg) / (0.3 * scale[k]), 0.0, 1.0)
-        accumulate(ys * width + xs, fade[k] * np.clip(contact, 0.0, 1.0))
+        accumulate(ui, fade[k] * np.clip(contact, 0.0, 1.0))
 
     if cast:
         gn, gr = field(n_light).ravel(), field(r_light).ravel()
@@ -234,13 +236,15 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
                                          * w[inside] + np.clip(np.rint(sx[inside]), 0, w[inside] - 1).astype(np.int64)]
             if not inside.any():
                 continue
-            k, ys, xs, tau, sx, sy = k[inside], ys[inside], xs[inside], tau[inside], sx[inside], sy[inside]
+            k, ui, tau, sx, sy = k[inside], ui[inside], tau[inside], sx[inside], sy[inside]
             h, w, off = h[inside], w[inside], off[inside]
             occ = _bilinear_atlas(atlas, off, h, w, sx, sy)
             # Penumbra: the farther from the caster, the softer (and the weaker).
             blur = np.clip(tau * soft / (0.05 * scale[k]), 0.0, 4.0)
-            accumulate(ys * width + xs, fade[k] * look.shadow_density * occ / (1.0 + 0.35 * blur))
-    return (1.0 - np.exp(log_keep)).reshape(height, width).astype(np.float32)
+            accumulate(ui, fade[k] * look.shadow_density * occ / (1.0 + 0.35 * blur))
+    out = np.zeros((height, width), np.float32)
+    out[uy0:uy1, ux0:ux1] = (1.0 - np.exp(log_keep)).reshape(uh, uw)
+    return out
 
 
 def _check(cancelled: Callable[[], bool] | None) -> None:
