@@ -104,6 +104,8 @@ CROWD_PARAMS: dict[str, ParamSpec] = {
     "count": _p("int", help="number of instances"),
     "out": _p("path", required=True, role="output", help="output folder"),
     "no_consent_record": _p("bool", help="run without a consent record (recorded in outputs)"),
+    "undistort": _p("path", role="input", help="undistort ST map (CG size), a file or a frame pattern"),
+    "redistort": _p("path", role="input", help="redistort ST map (plate size): crowd.####.exr in plate space"),
     **_COMMON_GENERATION,
 }
 

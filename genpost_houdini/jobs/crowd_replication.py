@@ -72,8 +72,10 @@ JOB_PARAMS: dict[str, Any] = {
     "shadow_density": 0.6,
     "haze_distance": 1500.0,
     "shutter": -1.0,  # -1: the camera's shutter:open/close when authored, else 0.5
+    "undistort": "",
+    "redistort": "",
 }
-PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate", "model")
+PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate", "model", "undistort", "redistort")
 
 def _as_list(value: Any) -> list[str]:
     if value in (None, ""):
@@ -139,6 +141,8 @@ class CrowdParams:
     haze_distance: float = 1500.0
     shutter: float = 0.5
     depth_kind: str = "planar"
+    undistort: str = ""
+    redistort: str = ""
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
@@ -213,6 +217,8 @@ class CrowdParams:
             haze_distance=float(v["haze_distance"]),
             shutter=float(v["shutter"]),
             depth_kind=str(v.get("depth_kind") or "planar"),
+            undistort=str(v.get("undistort") or ""),
+            redistort=str(v.get("redistort") or ""),
         )
 
 
@@ -234,7 +240,8 @@ class CrowdReplication:
         self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
         self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames,
-                              plate=params.plate or None, depth_kind=params.depth_kind)
+                              plate=params.plate or None, depth_kind=params.depth_kind,
+                              undistort=params.undistort or None, redistort=params.redistort or None)
         stage = self.shot.camera.stage
         first = self.shot.frames[0]
         # The region first: the count is bounded by what it holds before anything is allocated.
@@ -338,6 +345,7 @@ class CrowdReplication:
                     src,
                     index=len(self.sources) + len(out),
                     sprites=sprites,
+                    pixels=None,
                     info={**src.info, "variant_of": src.index, "variant": v, "generator": p.generator,
                           "model": {k: self.model_provenance.get(k, "") for k in ("model_id", "weights_hash", "licence")}},
                 ))
@@ -433,6 +441,10 @@ class CrowdReplication:
 
         def render(t: int, inputs_hash: str) -> dict[str, np.ndarray]:
             channels = self.render(t)
+            if self.shot.lens is not None:  # rendered undistorted, published in plate space
+                from ..shot.lens import redistort
+
+                channels = redistort(channels, self.shot.lens.redistort(t), nearest=("Z", "crowd_id"))
             visible.update(int(v) for v in np.unique(channels["crowd_id"]) if v > 0)
             return channels
 
