@@ -96,7 +96,7 @@ def read_parms(node: "hou.OpNode", names: tuple[str, ...], *, patterns: tuple[st
     that frame patterns (PATTERN_PARMS and ``patterns``) keep their frame token (as ``####``);
     relative paths (PATH_PARMS and ``paths``) become absolute against $HIP (a subprocess does not
     share Houdini's working folder); a vector parameter (``type vector`` in hda/*.toml) comes as a
-    tuple of its components."""
+    tuple of its components (floats)."""
     hou = _hou()
     hip = os.environ.get("HIP") or None
     values: dict[str, Any] = {}
@@ -105,7 +105,7 @@ def read_parms(node: "hou.OpNode", names: tuple[str, ...], *, patterns: tuple[st
         if parm is None:  # a vector parameter is a tuple of components (hou.ParmTuple)
             tuple_parm = node.parmTuple(name)
             if tuple_parm is not None:
-                values[name] = tuple(tuple_parm.eval())
+                values[name] = tuple_parm.evalAsFloats()
             continue
         value: Any
         try:

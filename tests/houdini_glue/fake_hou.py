@@ -83,6 +83,9 @@ class Parm:
     def eval(self) -> Any:
         return _expand(self.value) if isinstance(self.value, str) else self.value
 
+    def evalAsFloats(self) -> tuple[float, ...]:  # noqa: N802 - a vector's components (hou.ParmTuple)
+        return tuple(float(v) for v in self.value)
+
     def unexpandedString(self) -> str:  # noqa: N802
         return str(self.value)
 
