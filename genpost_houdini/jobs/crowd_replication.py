@@ -110,6 +110,8 @@ class CrowdParams:
     haze_distance: float = 1500.0
     shutter: float = 0.5
     depth_kind: str = "planar"
+    undistort: str = ""
+    redistort: str = ""
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
@@ -184,6 +186,8 @@ class CrowdParams:
             haze_distance=float(v["haze_distance"]),
             shutter=float(v["shutter"]),
             depth_kind=str(v.get("depth_kind") or "planar"),
+            undistort=str(v.get("undistort") or ""),
+            redistort=str(v.get("redistort") or ""),
         )
 
 
@@ -205,7 +209,8 @@ class CrowdReplication:
         self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
         self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames,
-                              plate=params.plate or None, depth_kind=params.depth_kind)
+                              plate=params.plate or None, depth_kind=params.depth_kind,
+                              undistort=params.undistort or None, redistort=params.redistort or None)
         stage = self.shot.camera.stage
         first = self.shot.frames[0]
         # The region first: the count is bounded by what it holds before anything is allocated.
@@ -309,6 +314,7 @@ class CrowdReplication:
                     src,
                     index=len(self.sources) + len(out),
                     sprites=sprites,
+                    pixels=None,
                     info={**src.info, "variant_of": src.index, "variant": v, "generator": p.generator,
                           "model": {k: self.model_provenance.get(k, "") for k in ("model_id", "weights_hash", "licence")}},
                 ))
@@ -404,6 +410,10 @@ class CrowdReplication:
 
         def render(t: int, inputs_hash: str) -> dict[str, np.ndarray]:
             channels = self.render(t)
+            if self.shot.lens is not None:  # rendered undistorted, published in plate space
+                from ..shot.lens import redistort
+
+                channels = redistort(channels, self.shot.lens.redistort(t), nearest=("Z", "crowd_id"))
             visible.update(int(v) for v in np.unique(channels["crowd_id"]) if v > 0)
             return channels
 

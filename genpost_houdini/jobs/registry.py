@@ -145,6 +145,8 @@ CROWD_PARAMS: dict[str, ParamSpec] = {
     "shutter": _p("float", -1.0, help="shutter in frames for motion blur (-1: the camera's, else 0.5)"),
     "variants": _p("int", 0, help="generated variants per source (needs a generator)"),
     "no_consent_record": _p("bool", False, help="run without a consent record (recorded in outputs)"),
+    "undistort": _p("path", role="input", help="undistort ST map (CG size), a file or a frame pattern"),
+    "redistort": _p("path", role="input", help="redistort ST map (plate size): crowd.####.exr in plate space"),
     **_generation(""),
 }
 

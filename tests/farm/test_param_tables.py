@@ -38,7 +38,7 @@ CROWD_FLAGS = ["--camera", "/shot/cam", "--depth-kind", "ray", "--source", "stan
                "--walk-direction", "1,0,0", "--facing", "camera", "--look-at", "0,0,-10", "--colourways", "3",
                "--light-direction", "0.3,-1,0.2", "--shadow-density", "0.4", "--haze-distance", "800",
                "--shutter", "0.25", "--plate", "plate.####.exr", "--no-consent-record", "--prompt", "tourists",
-               "--negative-prompt", "blur", "--runtime", "torch"]
+               "--negative-prompt", "blur", "--runtime", "torch", "--undistort", "undist.exr", "--redistort", "redist.exr"]
 
 
 def _cli_params(kind: str, argv: list[str]) -> dict:
