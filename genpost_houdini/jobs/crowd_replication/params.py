@@ -1,6 +1,6 @@
-"""Crowd job parameters: the job-file table (:data:`JOB_PARAMS`, the one place the crowd's
-parameter names and defaults live; ``farm.kinds.CROWD_PARAMS`` describes them for hosts), the
-checked :class:`CrowdParams`, and :func:`validate` (every check before reading a pixel).
+"""Crowd job parameters: the job-file defaults (:data:`JOB_PARAMS`, derived from the job kinds'
+table ``jobs.registry.CROWD_PARAMS``), the checked :class:`CrowdParams`, and :func:`validate`
+(every check before reading a pixel).
 """
 
 from __future__ import annotations
@@ -15,50 +15,18 @@ from ...limits import MAX_VARIANTS, bounded
 from ...shot import DEPTH_KINDS
 from ...shot.frames import parse_frame_range
 from ..common import frame_list, generator_options, merge_params
+from ..registry import CROWD_PARAMS, job_defaults, path_params
 
 JOB_KIND = "crowd"
 OUTPUT_NAME = "crowd"
 LAYER_NAME = "crowd.usda"
 
-#: Every job-file parameter of a crowd job and its default (None: required).
-JOB_PARAMS: dict[str, Any] = {
-    "stage": None,
-    "camera": "",
-    "region": None,
-    "source": None,  # a pattern or a list of patterns
-    "source_matte": "",  # a pattern or a list matching "source"
-    "source_frames": "",
-    "depth": None,
-    "depth_kind": "planar",
-    "frames": None,
-    "count": 100,
-    "seed": 0,
-    "min_spacing": 0.6,
-    "person_height": 1.75,
-    "no_consent_record": False,
-    "generator": "",
-    "model": "",
-    "variants": 0,
-    "prompt": "",
-    "negative_prompt": "",
-    "runtime": "auto",
-    "allow_pickle": False,
-    "plate": "",
-    "walkers": 0.3,
-    "stagger": True,
-    "facing": "random",
-    "look_at": "",
-    "walk_direction": "",
-    "colourways": 6,
-    "height_sd": 0.04,
-    "light_direction": "",
-    "shadow_density": 0.6,
-    "haze_distance": 1500.0,
-    "shutter": -1.0,  # -1: the camera's shutter:open/close when authored, else 0.5
-    "undistort": "",
-    "redistort": "",
-}
-PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate", "model", "undistort", "redistort")
+#: Parameters a job file may hold, with their defaults (None = required): derived from the job
+#: kinds' table (jobs.registry.CROWD_PARAMS, the single source of names, types, roles, defaults).
+#: ``source`` is a pattern or a list; ``shutter`` -1: the camera's shutter:open/close when
+#: authored, else 0.5.
+JOB_PARAMS: dict[str, Any] = job_defaults(CROWD_PARAMS)
+PATH_PARAMS = path_params(CROWD_PARAMS)
 
 
 def _as_list(value: Any) -> list[str]:
