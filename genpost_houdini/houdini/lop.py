@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SETEXT_PARMS = ("camera", "stagefile", "plate", "depth", "extend", "framestart", "frameend", "generator",
                 "model", "prompt", "seed", "strength", "runtime", "outdir")
 CROWD_PARMS = ("camera", "region", "stagefile", "depth", "framestart", "frameend", "source", "sourcematte",
-               "count", "seed", "noconsent", "outdir")
+               "count", "seed", "noconsent", "outdir", "facingmode", "facingdir", "lookat", "usewalkdir", "walkdir",
+               "uselightdir", "lightdir", "usecamerashutter", "shutterframes")
 
 
 @dataclass(frozen=True)
