@@ -384,7 +384,7 @@ def region_menu(kwargs: Mapping[str, Any]) -> list[str]:
 def on_generator_changed(kwargs: Mapping[str, Any]) -> None:
     """Callback: a diffusion generator needs the model environment; say so now if it is missing."""
     generator = kwargs["node"].parm("generator").eval()
-    if generator == jobs.CLASSICAL:
+    if generator in ("", jobs.CLASSICAL):  # the crowd's empty generator: no variants generated
         return
     try:
         env.genpost_command()

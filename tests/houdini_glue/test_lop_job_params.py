@@ -199,3 +199,24 @@ def test_crowd_vector_and_menu_errors_name_the_parameter():
     with pytest.raises(BadInputError, match="/stage/crowd1: 'Walk Direction' is not three numbers"):
         jobs._crowd_look({"usewalkdir": 1, "walkdir": (1.0, 2.0)}, "/stage/crowd1")
     assert jobs.vector_text((0.1, -2.0, 1e-3)) == "0.1,-2,0.001"
+
+
+def test_crowd_variants_reach_the_job(hou, tmp_path):
+    """Generated variants: the generator, model folder, prompts and runtime go to the job as
+    typed (the model folder made absolute against $HIP); with none (the default) nothing of them
+    is written, as `genpost crowd` without --variants."""
+    parms = {**_defaults("crowd_replicate"), "region": "/set/stands", "stagefile": "shot.usda",
+             "source": "people.$F4.exr", "depth": "d.$F4.exr", "framestart": 1001, "frameend": 1002,
+             "outdir": str(tmp_path / "out"), "variants": 2, "generator": "wan-vace", "model": "models/wan",
+             "prompt": "rain coats", "negative_prompt": "logos", "runtime": "torch"}
+    _, _, job_file = lop.prepare_job(_node("crowd_replicate", parms))
+    params = load_job_file(job_file).params
+    assert (params["variants"], params["generator"], params["prompt"], params["negative_prompt"], params["runtime"]) == (
+        2, "wan-vace", "rain coats", "logos", "torch")
+    assert params["model"] == str(tmp_path / "models" / "wan")
+    _, _, job_file = lop.prepare_job(_node("crowd_replicate", {**parms, "variants": 0, "generator": "", "model": ""}))
+    doc = json.loads(job_file.read_text())
+    assert "generator" not in doc["parameters"] and "model" not in doc["parameters"] and doc["parameters"]["variants"] == 0
+    count = len(hou.ui.messages)
+    lop.on_generator_changed({"node": _node("crowd_replicate", {"generator": ""})})
+    assert len(hou.ui.messages) == count  # no variants: no model environment needed, nothing said
