@@ -119,3 +119,18 @@ def test_a_crowd_job_wedged_on_its_look_validates(fake_pdg, tmp_path):
     assert wedge.on_generate(fake_pdg_module.Processor(_values(job, wedgeparams="walkers=0.5,1.5")), fake_pdg_module.ItemHolder(), [], None) == "Success"
     with pytest.raises(JobFileError, match="walkers"):  # the job's own range check, naming the wedge
         validate_units(plan(load_job_file(bad / ".genpost" / "wedge_job.json")))
+
+
+@pytest.mark.parametrize("kind, fields", [("setext", ("seed", "prompt", "strength")), ("crowd", ("seed", "prompt"))])
+def test_the_tops_wedge_fields_name_job_parameters_of_each_kind(kind, fields):
+    """Seeds / Prompts / Strengths wedge the job parameters seed / prompt / strength, which each
+    kind's static table (what the TOP validates against) knows; a crowd job takes no strength."""
+    from genpost_houdini.jobs.registry import param_specs
+
+    specs = param_specs(kind, import_job=False)
+    assert all(name in specs and name in param_specs(kind) for name in fields)
+    got = wedge.wedge_values("1,2", "a\nb", "0.5,1" if "strength" in fields else "", kind=kind)
+    assert set(got) == set(fields)
+    if "strength" not in fields:
+        with pytest.raises(GenpostError, match="no strength"):
+            wedge.wedge_values(strengths="0.5", kind=kind)
