@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..imageio.policy import valid_depth
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..shot.camera import CameraView
     from .look import Look
@@ -142,7 +144,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
     uy0, uy1 = int(by0[by1 > by0].min()), int(by1[by1 > by0].max())
     uw = ux1 - ux0
     d = set_depth[uy0:uy1, ux0:ux1].astype(np.float64)
-    valid = (np.isfinite(d) & (d > 0) & (d < 1e16)).ravel()
+    valid = valid_depth(d).ravel()  # finite, > 0, nearer than imageio.policy.NO_HIT_DEPTH
     d = np.where(valid.reshape(d.shape), d, np.nan)
     gx = np.arange(ux0, ux1, dtype=np.float64)[None, :]
     gy = np.arange(uy0, uy1, dtype=np.float64)[:, None]

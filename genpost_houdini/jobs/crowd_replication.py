@@ -489,6 +489,11 @@ def validate(params: Mapping[str, Any]) -> CrowdParams:
     """Every check before reading a pixel: values, and the generator (name, options, model
     folder) when variants are generated. Run before any work and at ``--save-job``."""
     checked = CrowdParams.from_mapping(params)
+    if checked.model and not checked.variants:
+        raise UsageError(
+            f"--model {checked.model}: the crowd uses a model only for generated variants (--variants N with "
+            f"--generator NAME); without them it replicates the sources and would ignore it"
+        )
     if checked.variants:
         from ..generators.registry import check_generator
 
