@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SETEXT_PARMS = ("camera", "stagefile", "plate", "depth", "extend", "framestart", "frameend", "generator",
                 "model", "prompt", "seed", "strength", "runtime", "outdir")
 CROWD_PARMS = ("camera", "region", "stagefile", "depth", "framestart", "frameend", "source", "sourcematte",
-               "count", "seed", "noconsent", "outdir")
+               "count", "seed", "noconsent", "outdir", "facingmode", "facingdir", "lookat", "usewalkdir", "walkdir",
+               "uselightdir", "lightdir", "usecamerashutter", "shutterframes")
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,17 @@ def read_parms(node: "hou.OpNode", names: tuple[str, ...], *, patterns: tuple[st
     """Evaluated values of the node's parameters. Strings are expanded ($HIP, $OS...), except
     that frame patterns (PATTERN_PARMS and ``patterns``) keep their frame token (as ``####``);
     relative paths (PATH_PARMS and ``paths``) become absolute against $HIP (a subprocess does not
-    share Houdini's working folder)."""
+    share Houdini's working folder); a vector parameter (``type vector`` in hda/*.toml) comes as a
+    tuple of its components (floats)."""
     hou = _hou()
     hip = os.environ.get("HIP") or None
     values: dict[str, Any] = {}
     for name in names:
         parm = node.parm(name)
-        if parm is None:
+        if parm is None:  # a vector parameter is a tuple of components (hou.ParmTuple)
+            tuple_parm = node.parmTuple(name)
+            if tuple_parm is not None:
+                values[name] = tuple_parm.evalAsFloats()
             continue
         value: Any
         try:
@@ -379,7 +384,7 @@ def region_menu(kwargs: Mapping[str, Any]) -> list[str]:
 def on_generator_changed(kwargs: Mapping[str, Any]) -> None:
     """Callback: a diffusion generator needs the model environment; say so now if it is missing."""
     generator = kwargs["node"].parm("generator").eval()
-    if generator == jobs.CLASSICAL:
+    if generator in ("", jobs.CLASSICAL):  # the crowd's empty generator: no variants generated
         return
     try:
         env.genpost_command()
