@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genpost_houdini.farm.workunit import Manifest
+from genpost_houdini.jobs.workunit import Manifest
 from genpost_houdini.imageio import exr
 
 

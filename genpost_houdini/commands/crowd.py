@@ -8,7 +8,7 @@ from ..progress import STYLES
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    from .setext import add_shot_arguments
+    from .setext import add_lens_arguments, add_shot_arguments
 
     p = sub.add_parser(
         "crowd",
@@ -56,6 +56,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--progress", choices=STYLES, default="text")
     p.add_argument("--plate", default="", help="plate pattern: the crowd is graded to it (optional; without it no grade) and --qc composites over it")
     p.add_argument("--qc", action="store_true", help="after rendering, measure looks, closest pair, foot sliding, shadows, warping error and repetition (OUT/crowd_qc.json)")
+    add_lens_arguments(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)
 
@@ -95,6 +96,8 @@ def crowd_params(args: argparse.Namespace) -> dict:
         "shadow_density": args.shadow_density,
         "haze_distance": args.haze_distance,
         "shutter": args.shutter,
+        "undistort": args.undistort or "",
+        "redistort": args.redistort or "",
     }
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -33,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..imageio import exr
-    from ..errors import BadInputError, UsageError
+    from ..errors import BadInputError, ResolutionMismatchError, UsageError
     from ..qc.warping import format_error, warping_error
     from ..shot.frames import FrameSeq, format_frames, parse_frame_range
     from ..shot.shot import Shot
@@ -44,7 +48,16 @@ def run(args: argparse.Namespace) -> int:
     shot = Shot.open(args.stage, camera=args.camera, depth=args.depth, frames=frames, plate=args.plate or args.images,
                      mask=args.region, undistort=args.undistort, redistort=args.redistort, depth_kind=args.depth_kind)
     images = FrameSeq.parse(args.images)
-    read = lambda f: exr.read_rgb(images.path(f))  # noqa: E731  (plate space)
+    def read(f: int) -> "np.ndarray":  # plate space
+        rgb = exr.read_rgb(images.path(f))
+        want = shot.plate_resolution
+        if (rgb.shape[1], rgb.shape[0]) != tuple(want):
+            raise ResolutionMismatchError(
+                f"{images.path(f)} is {rgb.shape[1]}x{rgb.shape[0]} but the shot's "
+                f"{'plate (redistort ST map)' if shot.lens is not None else 'depth'} is {want[0]}x{want[1]}"
+                + ("" if shot.lens is not None else "; distorted images need --undistort and --redistort"))
+        return rgb
+
     measured = read
     if shot.lens is not None:  # warping error in the depth's space, where the camera lives
         from ..shot.lens import COLOUR_FILTER, warp_stmap

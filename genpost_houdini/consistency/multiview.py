@@ -31,6 +31,8 @@ MIN_GAP, SUSPICION = 3, 12
 #: Allowed log difference: RELATIVE + NOISE_SIGMAS x the grain's sigma relative to the level
 #: (values are floored at LOG_FLOOR before the log).
 NOISE_SIGMAS, RELATIVE, LOG_FLOOR = 4.0, 0.15, 0.02
+#: Near a mover, pixels within this log distance of its median colour (every channel) move too.
+MOVER_COLOUR = 0.25
 #: Opening radius (pixels at the working resolution) that disagreements must survive.
 OPENING = 2
 #: Pixels seen by fewer views than this are weakly verified: a detected mover grows into them.
@@ -274,21 +276,37 @@ def moving_masks(
         checks[t] = check
         if progress:
             progress(0.4 + 0.4 * (i + 1) / len(frames), f"moving content: frame {t} checked")
-    # substantial movers (blobs surviving a wider opening) make their surroundings suspicious
+    # substantial movers (blobs surviving a wider opening) make their surroundings suspicious,
+    # and there anything of a mover's colour moves too: a mover whose path follows the camera is
+    # nearly still in the world for a while, and only its colour gives it away then
     movers = {t: dilate(erode(m, 2 * OPENING), 2 * OPENING) for t, m in moving.items()}
+    colours = {}
+    for t, m in movers.items():
+        if m.any():  # a mover's colour counts only when it stands out from the frame's plate
+            logs = np.log(np.maximum(np.asarray(images[t], np.float32), 0.0) + LOG_FLOOR)
+            colour, typical = np.median(logs[m], axis=0), np.median(logs[np.asarray(trusted[t], bool) & ~m], axis=0)
+            if np.abs(colour - typical).max() > 2 * MOVER_COLOUR:
+                colours[t] = colour
     out: dict[int, Verdict] = {}
     for i, t in enumerate(frames):
         ok_t = np.asarray(trusted[t], bool)
         suspicious = movers[t].copy()
-        for s in frames:  # movers in the frames around t, carried onto t's surfaces
-            if 0 < abs(s - t) <= MIN_GAP and movers[s].any():
-                flag, valid = reproject(movers[s].astype(np.float32), depths[s], views[s], depths[t], views[t])
-                suspicious |= valid & (flag[..., 0] > 0)
+        near = [s for s in frames if 0 < abs(s - t) <= MIN_GAP and s in colours]
+        for s in near:  # movers in the frames around t, on t's surfaces and at the same place in the frame
+            flag, valid = reproject(movers[s].astype(np.float32), depths[s], views[s], depths[t], views[t])
+            suspicious |= (valid & (flag[..., 0] > 0)) | movers[s]
         unverified = np.zeros_like(suspicious)
-        if needs is not None and suspicious.any():
+        moving_t = moving[t]
+        if suspicious.any():
             suspicious = dilate(suspicious, max(2, max(suspicious.shape) // SUSPICION))
-            unverified = (checks[t].far_views == 0) & suspicious & ok_t & ~moving[t]
-        out[t] = Verdict(moving[t], unverified)
+            log_t = np.log(np.maximum(np.asarray(images[t], np.float32), 0.0) + LOG_FLOOR)
+            alike = np.zeros_like(suspicious)
+            for s in near + ([t] if t in colours else []):
+                alike |= (np.abs(log_t - colours[s]).max(axis=-1) < MOVER_COLOUR)
+            moving_t = moving_t | (suspicious & alike & ok_t)
+            if needs is not None:
+                unverified = (checks[t].far_views == 0) & suspicious & ok_t & ~moving_t
+        out[t] = Verdict(moving_t, unverified)
         if progress:
             progress(0.8 + 0.2 * (i + 1) / len(frames), f"moving content: frame {t} verified")
     return out

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -192,7 +193,11 @@ def plate_grade(shot: "Shot", region: "Region", frames: Sequence[int]) -> dict[s
             # Not a screen: haze is greyish (a blue or green screen would tint everyone).
             mx, mn = cand.max(axis=1), cand.min(axis=1)
             far.append(cand[(mx > 0) & (mn >= 0.4 * mx)])
-        world = backproject(depth, view)[::step, ::step]
+        # Back-project only the pixels used: pixel (i, j) of the subsampled grid is pixel
+        # (step i, step j) of the frame (centres at integers), so K scales by 1 / step.
+        S = np.diag([1.0 / step, 1.0 / step, 1.0])
+        coarse = dataclasses.replace(view, K=S @ view.K, width=dp.shape[1], height=dp.shape[0])
+        world = backproject(dp, coarse)
         ok = np.isfinite(world).all(axis=-1)
         if not ok.any() or region.is_points:
             continue

@@ -197,6 +197,13 @@ class Region:
             return inside, world, dens
         tri2 = self.to_2d(self.triangles)  # (T, 3, 2)
         lo, hi = tri2.min(axis=1), tri2.max(axis=1)
+        # Points outside the region's bounding rectangle are outside (most, for a plate's pixels).
+        glo, ghi = lo.min(axis=0) - 1e-9, hi.max(axis=0) + 1e-9
+        near = np.flatnonzero((xy[:, 0] >= glo[0]) & (xy[:, 0] <= ghi[0]) & (xy[:, 1] >= glo[1]) & (xy[:, 1] <= ghi[1]))
+        if len(near) < n:
+            if len(near):
+                inside[near], world[near], dens[near] = self.locate(xy[near], cell=cell)
+            return inside, world, dens
         # Chunk over triangles so memory stays bounded for big meshes.
         step = max(1, 2_000_000 // max(n, 1))
         for t0 in range(0, len(tri2), step):

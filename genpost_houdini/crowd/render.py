@@ -33,6 +33,10 @@ if TYPE_CHECKING:  # pragma: no cover
 DEPTH_TOLERANCE = 0.02
 #: At most this many shutter samples per person.
 MAX_SHUTTER_SAMPLES = 8
+_IDENTITY = np.stack([np.eye(3), np.eye(3)]).astype(np.float32)
+#: A pixel this opaque (and claimed by someone with alpha >= 0.5) is finished: people behind
+#: it are not sampled there.
+OPAQUE = 0.9995
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -86,8 +90,9 @@ class Card:
     velocity: np.ndarray  # world units per frame
     right: np.ndarray
     normal: np.ndarray
-    sprite: np.ndarray  # (h, w, 4) premultiplied float32, or (h, w, 6) with the variation matte
-    variation: np.ndarray | None  # (h, w, 2) view of sprite[..., 4:6]: all clothing, lower part
+    sprite: np.ndarray  # (h, w, 4) premultiplied (float16 or float32), or (h, w, 6) with the variation matte
+    cover: np.ndarray  # (h, w) bool: where sampling the sprite can give anything (see CrowdSource.cover)
+    variation: np.ndarray | None  # (h, w, 2) view of sprite[..., 4:6]: all clothing, lower part (None: nothing to recolour)
     matrix: np.ndarray  # colourway (2, 3, 3): upper, lower
     flip: bool
     scale: float  # world units per sprite pixel
@@ -114,7 +119,7 @@ def build_cards(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matrice
     cam_pos = view.position
     w2c = view.world_to_camera
     cards = []
-    sprites: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}  # float32 copies, once per frame
+    sprites: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
     idx = np.nonzero(state.present & (state.fade > 0))[0]
     depth = state.position[idx] @ w2c[2, :3] + w2c[2, 3] if len(idx) else np.zeros(0)
     local = exposure(state.position[idx], depth) if exposure is not None and len(idx) else np.ones(len(idx))
@@ -135,17 +140,18 @@ def build_cards(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matrice
             flip = inst.flip
         i = clip.frame(int(state.counter[k]))
         if (inst.source, i) not in sprites:
-            rgba = np.asarray(src.sprites[i], np.float32)
-            if src.variation is not None:  # one (h, w, 6) array: one bilinear lookup per pixel
-                both = np.concatenate([rgba, np.asarray(src.variation[i], np.float32)], axis=-1)
-                sprites[(inst.source, i)] = (both, both[..., 4:6])
-            else:
-                sprites[(inst.source, i)] = (rgba, None)
+            # One (h, w, 6) array (RGBA and variation: one bilinear lookup per pixel), a view of
+            # the stored half floats; sampling promotes to float32.
+            both = src.frame_pixels(i)
+            sprites[(inst.source, i)] = (both, both[..., 4:6] if both.shape[-1] == 6 else None)
         sprite, variation = sprites[(inst.source, i)]
+        matrix = matrices[(inst.source, inst.variant)]
+        if variation is not None and np.array_equal(matrix, _IDENTITY):
+            variation = None  # the element as filmed: nothing to recolour
         cards.append(Card(
             inst=inst, position=pos, velocity=state.velocity[k], right=right, normal=normal,
-            sprite=sprite, variation=variation,
-            matrix=matrices[(inst.source, inst.variant)], flip=flip, scale=inst.height / el.person_px,
+            sprite=sprite, variation=variation, cover=src.cover(i),
+            matrix=matrix, flip=flip, scale=inst.height / el.person_px,
             anchor=el.anchor, fade=float(state.fade[k]), depth=float(depth[n]),
             gain=(np.asarray(inst.gain, np.float32) * look.gain * np.float32(local[n])).astype(np.float32),
         ))
@@ -162,20 +168,30 @@ def _project(points: np.ndarray, K: np.ndarray, w2c: np.ndarray) -> tuple[np.nda
 
 def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Sequence[float], up: np.ndarray,
                  set_depth: np.ndarray | None, look: "Look") -> dict[str, np.ndarray]:
-    """Composite ``cards`` (far to near) into R, G, B, A, Z, crowd_id.
+    """Composite ``cards`` (given far to near) into R, G, B, A, Z, crowd_id.
 
     ``views``/``times`` are the camera across the shutter (times in frames relative to the
     frame; one view, time 0, for no motion blur). The centre view is ``views[len(views)//2]``.
+    Cards are composited front to back (``under``: the same image as far-to-near ``over``), so
+    pixels already opaque (alpha >= :data:`OPAQUE`) are never sampled again: in a dense crowd
+    most of the people behind are skipped. Only the pixels a person covers are shaded and
+    composited (flat indices into the frame); with defocus or several shutter samples the
+    card's box is filtered as a whole. ``crowd_id`` and ``Z`` at a pixel are the nearest person
+    with alpha >= 0.5 there, else the farthest with any.
     """
     centre = views[len(views) // 2]
     width, height = centre.width, centre.height
     K, w2c = centre.K, centre.world_to_camera
     c2w = np.linalg.inv(w2c)
-    rgba = np.zeros((height, width, 4), np.float32)
-    zbuf = np.full((height, width), np.inf, np.float32)
-    ids = np.zeros((height, width), np.float32)
+    rgba = np.zeros((height * width, 4), np.float32)
+    acc = rgba[:, 3].reshape(height, width)  # accumulated alpha (a view)
+    zbuf = np.full(height * width, np.inf, np.float32)
+    ids = np.zeros(height * width, np.float32)
+    strong = np.zeros(height * width, bool)  # claimed by someone with alpha >= 0.5
+    strong2d = strong.reshape(height, width)
+    depth_flat = set_depth.reshape(-1) if set_depth is not None else None
     Kinv = np.linalg.inv(K)
-    for card in cards:
+    for card in reversed(cards):
         left, right_e, bottom, top = card.extents()
         p = card.position
         corners = np.array([p + card.right * left + up * bottom, p + card.right * right_e + up * bottom,
@@ -201,14 +217,21 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
         y1 = min(int(np.ceil(all_uv[:, 1].max())) + 1 + pad, height)
         if x0 >= x1 or y0 >= y1:
             continue
-        xs = np.arange(x0, x1, dtype=np.float64)[None, :]
-        ys = np.arange(y0, y1, dtype=np.float64)[:, None]
-        n_pix = (y1 - y0) * (x1 - x0)
-        patch = np.zeros((n_pix, 6), np.float32)  # premultiplied RGBA + variation (all, lower)
+        # Finished pixels: opaque, and their crowd_id and Z already final.
+        done = (acc[y0:y1, x0:x1] >= OPAQUE) & strong2d[y0:y1, x0:x1]
+        if done.all():
+            continue  # hidden behind people already drawn
+        bw = x1 - x0
+        xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+        n_pix = (y1 - y0) * bw
         # Pick n_sub of the shutter samples evenly (all share the centre frame's sprite).
         chosen = [samples[int(round(q))] for q in np.linspace(0, len(samples) - 1, n_sub)] if n_sub > 1 else [
             min(samples, key=lambda s: abs(s[1]))]
+        dense = sigma > 0 or len(chosen) > 1
+        patch = np.zeros((n_pix, 6), np.float32) if dense else None  # premultiplied RGBA + variation (all, lower)
         z_centre = None
+        idx = vals = None
         h, w = card.sprite.shape[:2]
         ax = (w - 1 - card.anchor[0]) if card.flip else card.anchor[0]
         for v, t, _ in chosen:
@@ -219,68 +242,95 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
             M = vc2w[:3, :3] @ vKinv
             origin = vc2w[:3, 3]
             pt = p + card.velocity * t
-            dn, dr, du = card.normal @ M, card.right @ M, up @ M
+            dn, dr, du = (np.asarray(card.normal @ M, np.float32), np.asarray(card.right @ M, np.float32),
+                          np.asarray(up @ M, np.float32))
             denom = dn[0] * xs + dn[1] * ys + dn[2]
             ok = np.abs(denom) > 1e-12
-            s = np.where(ok, float((pt - origin) @ card.normal) / np.where(ok, denom, 1.0), -1.0)
-            a = float((origin - pt) @ card.right) + s * (dr[0] * xs + dr[1] * ys + dr[2])
-            b = float((origin - pt) @ up) + s * (du[0] * xs + du[1] * ys + du[2])
+            s = np.where(ok, np.float32((pt - origin) @ card.normal) / np.where(ok, denom, np.float32(1.0)), np.float32(-1.0))
+            a = np.float32((origin - pt) @ card.right) + s * (dr[0] * xs + dr[1] * ys + dr[2])
+            b = np.float32((origin - pt) @ up) + s * (du[0] * xs + du[1] * ys + du[2])
             if v is centre or z_centre is None:
-                z_centre = s.astype(np.float32).ravel()
-            inside = (ok & (s > 1e-3) & (a >= left) & (a <= right_e) & (b >= bottom) & (b <= top)).ravel()
-            if not inside.any():
+                z_centre = s.ravel()
+            inside = np.flatnonzero(ok & (s > 1e-3) & (a >= left) & (a <= right_e) & (b >= bottom) & (b <= top)
+                                    & ~done)
+            if not len(inside):
                 continue
-            a_in, b_in = a.ravel()[inside], b.ravel()[inside]
-            sx = ax + a_in / card.scale
+            sx = ax + a.ravel()[inside] / card.scale
             if card.flip:
                 sx = w - 1 - sx
-            sy = card.anchor[1] - b_in / card.scale
-            patch[inside, :card.sprite.shape[2]] += bilinear(card.sprite, sx, sy)
-        patch /= len(chosen)
-        if not (patch[:, 3] > 1e-4).any() or z_centre is None:
+            sy = card.anchor[1] - b.ravel()[inside] / card.scale
+            # Only where the person is (the rest of the card samples exactly zero).
+            hit = card.cover[np.clip(np.rint(sy), 0, h - 1).astype(np.intp), np.clip(np.rint(sx), 0, w - 1).astype(np.intp)]
+            inside, sx, sy = inside[hit], sx[hit], sy[hit]
+            if not len(inside):
+                continue
+            got = bilinear(card.sprite, sx, sy)
+            if patch is not None:
+                patch[inside, :got.shape[1]] += got
+            else:
+                idx, vals = inside, got
+        if z_centre is None:
             continue
-        _shade(patch, card, look)
-        if sigma > 0:
-            patch = _blur(patch.reshape(y1 - y0, x1 - x0, 6), sigma).reshape(-1, 6)
-        # Occlusion by the set, after defocus (the set in front stays sharp).
-        z = np.where(z_centre > 0, z_centre, np.inf).astype(np.float32)
-        if set_depth is not None:
-            vis = z <= set_depth[y0:y1, x0:x1].ravel() * (1.0 + DEPTH_TOLERANCE)
-            patch[~vis] = 0.0
-        alpha = patch[:, 3] * card.fade
-        colour = patch[:, :3] * card.fade
-        if not (alpha > 1e-4).any():
+        if patch is not None:
+            patch /= len(chosen)
+            cover = np.flatnonzero(patch[:, 3] > 0)
+            if not len(cover):
+                continue
+            sub = patch[cover]
+            _shade(sub, card, look)
+            patch[cover] = sub
+            if sigma > 0:
+                patch = _blur(patch.reshape(y1 - y0, bw, 6), sigma).reshape(-1, 6)
+            idx = np.flatnonzero(patch[:, 3] > 0)
+            vals = patch[idx]
+        else:
+            if vals is None or idx is None:
+                continue
+            keep = vals[:, 3] > 0
+            idx, vals = idx[keep], vals[keep]
+            _shade(vals, card, look)
+        if idx is None or vals is None or not len(idx):
             continue
-        sub = rgba[y0:y1, x0:x1].reshape(-1, 4)
-        sub[:, :3] = colour + sub[:, :3] * (1.0 - alpha[:, None])
-        sub[:, 3] = alpha + sub[:, 3] * (1.0 - alpha)
-        rgba[y0:y1, x0:x1] = sub.reshape(y1 - y0, x1 - x0, 4)
-        idw = ids[y0:y1, x0:x1].reshape(-1)
-        claim = (alpha >= 0.5) | ((alpha > 1e-3) & (idw == 0))
-        zw = zbuf[y0:y1, x0:x1].reshape(-1)
-        zw[claim] = z[claim]
-        idw[claim] = float(card.inst.id)
-        zbuf[y0:y1, x0:x1] = zw.reshape(y1 - y0, x1 - x0)
-        ids[y0:y1, x0:x1] = idw.reshape(y1 - y0, x1 - x0)
-    return {"R": rgba[..., 0], "G": rgba[..., 1], "B": rgba[..., 2], "A": rgba[..., 3], "Z": zbuf, "crowd_id": ids}
+        g = (y0 + idx // bw) * width + (x0 + idx % bw)  # flat pixel indices in the frame
+        z = np.where(z_centre[idx] > 0, z_centre[idx], np.inf).astype(np.float32)
+        alpha = vals[:, 3] * np.float32(card.fade)
+        if depth_flat is not None:
+            # Occlusion by the set, after defocus (the set in front stays sharp).
+            alpha = np.where(z <= depth_flat[g] * (1.0 + DEPTH_TOLERANCE), alpha, np.float32(0.0))
+        live = alpha > 1e-4
+        if not live.any():
+            continue
+        g, z, alpha = g[live], z[live], alpha[live]
+        colour = vals[live, :3] * np.float32(card.fade)
+        dst = rgba[g]
+        through = 1.0 - dst[:, 3:4]  # what the people in front let through
+        dst[:, :3] += colour * through
+        dst[:, 3:4] += alpha[:, None] * through
+        rgba[g] = dst
+        free = ~strong[g]
+        claim = free & (alpha > 1e-3)  # the nearest strong claim wins, else the farthest weak one
+        zbuf[g[claim]] = z[claim]
+        ids[g[claim]] = float(card.inst.id)
+        strong[g[free & (alpha >= 0.5)]] = True
+    img = rgba.reshape(height, width, 4)
+    return {"R": img[..., 0], "G": img[..., 1], "B": img[..., 2], "A": img[..., 3],
+            "Z": zbuf.reshape(height, width), "crowd_id": ids.reshape(height, width)}
 
 
-def _shade(patch: np.ndarray, card: Card, look: "Look") -> None:
-    """Colourway inside the variation matte, gain, haze and lift, in place (premultiplied), on
-    the pixels the person covers."""
+def _shade(px: np.ndarray, card: Card, look: "Look") -> None:
+    """Colourway inside the variation matte, gain, haze and lift, in place on (N, 6)
+    premultiplied pixels the person covers (alpha > 0)."""
     from .variation import apply_colourway
 
-    cover = np.flatnonzero(patch[:, 3] > 0)
-    sub = patch[cover]
-    rgb, alpha = sub[:, :3], sub[:, 3]
+    rgb, alpha = px[:, :3], px[:, 3]
     if card.variation is not None:
-        rgb = apply_colourway(rgb, alpha, sub[:, 4:6], card.matrix)
+        rgb = apply_colourway(rgb, alpha, px[:, 4:6], card.matrix)
     rgb = rgb * card.gain
     keep = float(look.haze(card.depth))
     if keep < 1.0:
         rgb = rgb * keep + look.haze_colour * (alpha[:, None] * (1.0 - keep))
     rgb = rgb + look.lift * alpha[:, None]
-    patch[cover, :3] = rgb
+    px[:, :3] = rgb
 
 
 def _blur(img: np.ndarray, sigma: float) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,8 @@ class CrowdSource:
     info: dict[str, Any] = field(default_factory=dict)
     variation: np.ndarray | None = None  # (F, h, w, 2) premultiplied clothing coverage: all, lower part
     element: ElementInfo | None = None
+    pixels: np.ndarray | None = field(default=None, repr=False)  # (F, h, w, 6): sprites and variation together
+    _covers: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.element is None:
@@ -162,6 +165,32 @@ class CrowdSource:
 
     def sprite(self, frame_index: int) -> np.ndarray:
         return self.sprites[frame_index % len(self.sprites)]
+
+    def cover(self, i: int) -> np.ndarray:
+        """(h, w) bool: sprite ``i``'s pixels within one pixel of any with alpha > 0 (a bilinear
+        lookup whose nearest pixel lies outside is exactly zero). Kept once computed."""
+        got = self._covers.get(i)
+        if got is None:
+            a = np.asarray(self.sprites[i][..., 3]) > 0
+            d = a.copy()
+            d[1:] |= a[:-1]
+            d[:-1] |= a[1:]
+            e = d.copy()
+            e[:, 1:] |= d[:, :-1]
+            e[:, :-1] |= d[:, 1:]
+            got = self._covers[i] = e
+        return got
+
+    def frame_pixels(self, i: int) -> np.ndarray:
+        """Sprite ``i`` as one (h, w, 4 or 6) array: premultiplied RGBA, then the variation matte
+        (all, lower) when there is one; a view (no copy, the stored dtype) when the source keeps
+        them together, as :func:`load_source` does."""
+        if self.variation is None:
+            return self.sprites[i]
+        if self.pixels is not None and np.may_share_memory(self.pixels, self.sprites) and \
+                np.may_share_memory(self.pixels, self.variation):
+            return self.pixels[i]
+        return np.concatenate([np.asarray(self.sprites[i], np.float32), np.asarray(self.variation[i], np.float32)], axis=-1)
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -218,10 +247,9 @@ def load_source(
     A ``<name>.element.json`` sidecar (written by ``genpost samples crowd``) describes clips
     (walk / idle per view angle, walking speed, feet) and the ground anchor; a ``variation``
     channel marks recolourable clothing. Without them the whole sequence is one looping clip
-    standing on its bottom edge, and nothing is recoloured.
+    standing on its bottom edge, and nothing is recoloured. A source decoded before from the
+    same file bytes comes from the user cache (``sources/``, :mod:`genpost_houdini.usercache`).
     """
-    from ..imageio import exr
-
     seq = FrameSeq.parse(pattern)
     matte_seq = FrameSeq.parse(matte) if matte else None
     if frames is None:
@@ -247,6 +275,106 @@ def load_source(
                 "which is written into every output"
             )
     element = _read_element(element_path_for(seq), frames) if matte_seq is None else None
+    files = [seq.path(f) for f in frames] + ([matte_seq.path(f) for f in frames] if matte_seq else [])
+    key = _pack_key(files, max_height)
+    packed = _read_pack(key)
+    if packed is not None:
+        pixels, crop, step, size = packed
+    else:
+        pixels, crop, step, size = _decode(seq, matte_seq, frames, pattern, max_height)
+        _write_pack(key, pixels, crop, step, size)
+    sprites = pixels[..., :4]
+    var = pixels[..., 4:6] if pixels.shape[-1] == 6 else None
+    info = _element_info(element, frames, (crop[0], crop[1]), step, sprites.shape[1:3]) if element else None
+    return CrowdSource(
+        index=index,
+        pattern=str(pattern),
+        frames=frames,
+        sprites=sprites,
+        consent=consent,
+        matte=str(matte or ""),
+        info={"crop": [int(v) for v in crop], "size": [int(v) for v in size], "person": (element or {}).get("person")},
+        variation=var,
+        element=info,
+        pixels=pixels,
+    )
+
+
+#: Bumped whenever what :func:`_decode` keeps of a source changes (invalidates the packs).
+PACK_VERSION = 2
+#: Decoded sources kept in the user cache (``sources/``): at most this many, newest kept.
+PACK_ENTRIES = 24
+#: Sources bigger than this (decoded) are not kept.
+PACK_MAX_BYTES = 1 << 30
+
+
+def _pack_key(files: Sequence[Path], max_height: int) -> str:
+    """A digest of the files' bytes (not their paths or times: a copied library hits too)."""
+    import hashlib
+
+    h = hashlib.sha256(f"genpost-source-pack-{PACK_VERSION}-{max_height}".encode())
+    for path in files:
+        with open(path, "rb") as fh:
+            h.update(fh.read())
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def _pack_path(key: str) -> Path | None:
+    from ..usercache import user_cache_root
+
+    root = user_cache_root()
+    return None if root is None else root / "sources" / key
+
+
+def _read_pack(key: str) -> tuple[np.ndarray, tuple[int, int, int, int], int, tuple[int, int]] | None:
+    """A source decoded before from the same bytes (memory-mapped, read-only), or None (any
+    problem: decode again)."""
+    path = _pack_path(key)
+    if path is None or not (path / "meta.json").is_file():
+        return None
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        pixels = np.asarray(np.load(path / "pixels.npy", mmap_mode="r", allow_pickle=False))  # a plain read-only view
+        crop, step, size = [int(v) for v in meta["crop"]], int(meta["step"]), [int(v) for v in meta["size"]]
+        os.utime(path)  # recently used: kept longest
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pixels, (crop[0], crop[1], crop[2], crop[3]), step, (size[0], size[1])
+
+
+def _write_pack(key: str, pixels: np.ndarray, crop: tuple[int, int, int, int], step: int, size: tuple[int, int]) -> None:
+    """Keep a decoded source in the user cache (a folder published atomically; best effort),
+    pruning the least recently used beyond :data:`PACK_ENTRIES`."""
+    import shutil
+    import tempfile
+
+    path = _pack_path(key)
+    if path is None or path.exists() or pixels.nbytes > PACK_MAX_BYTES:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=path.parent))
+        np.save(tmp / "pixels.npy", pixels, allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps({"crop": list(crop), "step": step, "size": list(size)}), encoding="utf-8")
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process published it first
+            shutil.rmtree(tmp, ignore_errors=True)
+        packs = sorted((p for p in path.parent.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                       key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in packs[PACK_ENTRIES:]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass  # an unwritable cache only costs time
+
+
+def _decode(seq: FrameSeq, matte_seq: FrameSeq | None, frames: Sequence[int], pattern: str, max_height: int
+            ) -> tuple[np.ndarray, tuple[int, int, int, int], int, tuple[int, int]]:
+    """Read the frames (RGBA, or RGB + matte), premultiply, crop to the alpha's union,
+    downsample past ``max_height``: (pixels (F, h, w, 4 or 6: RGBA and the variation matte),
+    crop x0 y0 x1 y1, step, full size w h)."""
+    from ..imageio import exr
 
     rgba = None
     variation = None
@@ -301,21 +429,8 @@ def load_source(
         step = int(np.ceil(sprites.shape[1] / max_height))
         sprites = sprites[:, ::step, ::step]
         var = var[:, ::step, ::step] if var is not None else None
-    sprites = np.ascontiguousarray(sprites)
-    var = np.ascontiguousarray(var) if var is not None else None
-    info = _element_info(element, frames, (x0, y0), step, sprites.shape[1:3]) if element else None
-    return CrowdSource(
-        index=index,
-        pattern=str(pattern),
-        frames=frames,
-        sprites=sprites,
-        consent=consent,
-        matte=str(matte or ""),
-        info={"crop": [int(x0), int(y0), int(x1), int(y1)], "size": [int(full_w), int(full_h)],
-              "person": (element or {}).get("person")},
-        variation=var,
-        element=info,
-    )
+    pixels = np.ascontiguousarray(np.concatenate([sprites, var], axis=-1) if var is not None else sprites)
+    return pixels, (int(x0), int(y0), int(x1), int(y1)), step, (int(full_w), int(full_h))
 
 
 def _feet_row(row: Sequence[float]) -> tuple[float, float, float, float, float, float]:

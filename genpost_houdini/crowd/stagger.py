@@ -29,8 +29,12 @@ _HEAD_Y = np.array([0.04, 0.12, 0.20])  # below the crown
 MIN_VISIBLE = 0.6
 #: A move must show this much more of the head.
 MIN_GAIN = 0.2
-#: Beyond this many standers staggering is skipped (a mass of people; cost ~ n^2).
+#: Beyond this many standers staggering is skipped (a mass of people).
 MAX_PEOPLE = 3000
+#: At most this many nearby sites are tried per person, and after this many people in a row
+#: found no better site the crowd is too dense to stagger: the rest stay (bounded work).
+SITES_PER_PERSON = 48
+GIVE_UP_AFTER = 60
 
 
 class _Polar:
@@ -66,36 +70,36 @@ def _behind(polar: _Polar, d: np.ndarray, a: np.ndarray, scale: float) -> np.nda
     return out
 
 
-def _visible(polar: _Polar, heights: np.ndarray, who: int, at: tuple[np.ndarray, np.ndarray, np.ndarray],
-             height: float, skip: int = -1, extra: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None) -> float:
-    """Fraction of the head samples of a person of ``height`` at polar ``at`` not hidden by
-    the others (all but ``who`` and ``skip``; plus ``extra``, a person at another site), mean
-    over camera positions."""
+def _visibility(polar: _Polar, heights: np.ndarray, at: tuple[np.ndarray, np.ndarray, np.ndarray],
+                height: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+    """(K,) fraction of the head samples of K subjects (polar ``at``: (V, K) each, ``height``
+    (K,)) not hidden by the people of ``polar`` (all N but where ``exclude`` (K, N) is True),
+    mean over camera positions."""
+    d_all, a_all, e_all = at
+    k = d_all.shape[1]
+    seen = np.zeros(k)
     s = height / 1.75
-    seen = 0.0
+    oh = heights[None, :]
     for v in range(len(polar.cams)):
-        d, a, e = at[0][v], at[1][v], at[2][v]
-        od, oa, oe, oh = polar.d[v], polar.a[v], polar.e[v], heights
-        if extra is not None:
-            od = np.append(od, extra[0][v])
-            oa = np.append(oa, extra[1][v])
-            oe = np.append(oe, extra[2][v])
-            oh = np.append(oh, extra[3])
+        d, a, e = d_all[v][:, None], a_all[v][:, None], e_all[v][:, None]  # (K, 1)
+        od, oa = polar.d[v][None, :], polar.a[v][None, :]  # (1, N)
         half = _HALF_WIDTH * (oh / 1.75) / od
-        near = (od < d - 0.05) & (_angle(oa - a) < half + 0.1 * s / d)
-        if who >= 0:
-            near[who] = False
-        if skip >= 0:
-            near[skip] = False
-        if not near.any():
-            seen += 1.0
-            continue
-        od, oa, oe, oh, half = od[near], oa[near], oe[near], oh[near], half[near]
-        cols = _angle(oa[None, :] - (a + _HEAD_X[:, None] * s / d)) < half[None, :]  # (3, m)
-        el = np.arctan2(height - _HEAD_Y * s - e, d)  # (3,)
-        rows = (el[:, None] < np.arctan2(oh - oe, od)[None, :]) & (el[:, None] > np.arctan2(-oe, od)[None, :])
-        hidden = (cols[:, None, :] & rows[None, :, :]).any(axis=-1)
-        seen += 1.0 - float(hidden.mean())
+        near = (od < d - 0.05) & (_angle(oa - a) < half + 0.1 * s[:, None] / d) & ~exclude  # (K, N)
+        hidden = np.zeros(k)
+        rows_k, cols_n = np.nonzero(near)
+        if len(rows_k):
+            sk = s[rows_k]
+            dk, ak, ek, hk = d[rows_k, 0], a[rows_k, 0], e[rows_k, 0], height[rows_k]
+            h_n, od_n, oa_n, oe_n = heights[cols_n], polar.d[v][cols_n], polar.a[v][cols_n], polar.e[v][cols_n]
+            half_n = _HALF_WIDTH * (h_n / 1.75) / od_n
+            col = _angle(oa_n[:, None] - (ak[:, None] + _HEAD_X[None, :] * (sk / dk)[:, None])) < half_n[:, None]  # (P, 3)
+            el = np.arctan2(hk[:, None] - _HEAD_Y[None, :] * sk[:, None] - ek[:, None], dk[:, None])  # (P, 3)
+            row = (el < np.arctan2(h_n - oe_n, od_n)[:, None]) & (el > np.arctan2(-oe_n, od_n)[:, None])
+            pair = (col[:, :, None] & row[:, None, :]).reshape(len(rows_k), -1)  # (P, 9): x by y samples
+            covered = np.zeros((k, pair.shape[1]), bool)
+            np.logical_or.at(covered, rows_k, pair)
+            hidden = covered.mean(axis=1)
+        seen += 1.0 - hidden
     return seen / len(polar.cams)
 
 
@@ -117,46 +121,65 @@ def stagger(positions: np.ndarray, spare: np.ndarray, heights: np.ndarray, camer
         return pos, 0
     heights = np.asarray(heights, np.float64)
     polar = _Polar(cameras, up, basis, pos)
-    vis = np.array([_visible(polar, heights, k, (polar.d[:, k], polar.a[:, k], polar.e[:, k]), heights[k])
-                    for k in range(n)])
+    everyone = np.arange(n)
+
+    def vis_of(idx: np.ndarray) -> np.ndarray:
+        out = np.empty(len(idx))
+        for lo in range(0, len(idx), 256):
+            k = idx[lo:lo + 256]
+            out[lo:lo + 256] = _visibility(polar, heights, (polar.d[:, k], polar.a[:, k], polar.e[:, k]), heights[k],
+                                           k[:, None] == everyone[None, :])
+        return out
+
+    vis = vis_of(everyone)
     spare_xy = spare @ basis.T
     pos_xy = pos @ basis.T
-    moved = 0
+    moved, failed = 0, 0
     for i in np.argsort(-polar.d.mean(axis=0), kind="stable"):
         if vis[i] >= MIN_VISIBLE:
             continue
-        near = np.flatnonzero(np.sum((spare_xy - pos_xy[i]) ** 2, axis=1) < radius * radius)
+        if failed >= GIVE_UP_AFTER:
+            break
+        d2 = np.sum((spare_xy - pos_xy[i]) ** 2, axis=1)
+        near = np.flatnonzero(d2 < radius * radius)
+        near = near[np.argsort(d2[near], kind="stable")]
         if len(near):
             others = np.delete(pos_xy, i, axis=0)
             gap = np.sqrt(((spare_xy[near, None, :] - others[None, :, :]) ** 2).sum(-1)).min(axis=1)
-            near = near[gap >= spacing]
-        best, best_vis = -1, vis[i] + MIN_GAIN
-        for q in near:
-            at = polar.of(spare[q])
-            got = _visible(polar, heights, int(i), at, heights[i])
-            if got < best_vis:
-                continue
-            # Whose head could person i at q cover? Farther people in its azimuth window.
-            covers = _behind(polar, at[0], at[1], heights[i] / 1.75)
-            covers[i] = False
-            harmed = any(_visible(polar, heights, int(j), (polar.d[:, j], polar.a[:, j], polar.e[:, j]), heights[j],
-                                  skip=int(i), extra=(*at, heights[i])) < MIN_VISIBLE
-                         for j in np.flatnonzero(covers & (vis >= MIN_VISIBLE)))
-            if not harmed:
-                best, best_vis = int(q), got
+            near = near[gap >= spacing][:SITES_PER_PERSON]
+        best = -1
+        if len(near):
+            per_site = [polar.of(spare[q]) for q in near]
+            at = (np.stack([p[0] for p in per_site], axis=1), np.stack([p[1] for p in per_site], axis=1),
+                  np.stack([p[2] for p in per_site], axis=1))
+            got = _visibility(polar, heights, at, np.full(len(near), heights[i]), everyone[None, :] == i)
+            old = (polar.d[:, i].copy(), polar.a[:, i].copy(), polar.e[:, i].copy())
+            for c in np.argsort(-got, kind="stable"):
+                if got[c] < vis[i] + MIN_GAIN:
+                    break
+                # Would person i there hide the head of someone whose head shows?
+                polar.set(i, spare[near[c]])
+                covers = _behind(polar, polar.d[:, i], polar.a[:, i], heights[i] / 1.75) & (vis >= MIN_VISIBLE)
+                covers[i] = False
+                harmed = bool(covers.any()) and bool((vis_of(np.flatnonzero(covers)) < MIN_VISIBLE).any())
+                polar.d[:, i], polar.a[:, i], polar.e[:, i] = old
+                if not harmed:
+                    best = int(near[c])
+                    break
         if best < 0:
+            failed += 1
             continue
-        old = pos[i].copy()
-        old_at = (polar.d[:, i].copy(), polar.a[:, i].copy())
-        pos[i], spare[best] = spare[best], old
-        spare_xy[best] = old @ basis.T
+        failed = 0
+        old_d, old_a = polar.d[:, i].copy(), polar.a[:, i].copy()
+        pos[i], spare[best] = spare[best], pos[i].copy()
+        spare_xy[best] = pos_xy[i]
         pos_xy[i] = pos[i] @ basis.T
         polar.set(i, pos[i])
-        vis[i] = best_vis
         moved += 1
-        # Visibility changes for those behind the old and the new site.
-        touched = _behind(polar, *old_at, heights[i] / 1.75) | _behind(polar, polar.d[:, i], polar.a[:, i], heights[i] / 1.75)
-        touched[i] = False
-        for j in np.flatnonzero(touched):
-            vis[j] = _visible(polar, heights, int(j), (polar.d[:, j], polar.a[:, j], polar.e[:, j]), heights[j])
+        # Visibility changes for i and for those behind its old and its new site.
+        scale = heights[i] / 1.75
+        touched = _behind(polar, old_d, old_a, scale) | _behind(polar, polar.d[:, i], polar.a[:, i], scale)
+        touched[i] = True
+        idx = np.flatnonzero(touched)
+        vis[idx] = vis_of(idx)
     return pos, moved

@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from ..atomic import write_json_atomic
 from ..errors import JobFileError, UsageError
-from .kinds import JOB_KINDS, ParamSpec, job_kind, param_specs
+from ..jobs.registry import JOB_KINDS, ParamSpec, job_kind, param_specs
 from ..shot.frames import format_frames, parse_frame_range
 
 SCHEMA_KEY = "genpost_job"

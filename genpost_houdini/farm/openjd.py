@@ -24,7 +24,7 @@ from typing import Any
 from ..atomic import ensure_folder, write_json_atomic, write_text_atomic
 from ..limits import MAX_FRAMES
 from ..errors import UsageError
-from .kinds import param_specs
+from ..jobs.registry import param_specs
 from ..shot.frames import FrameSeq, format_frames, parse_frame_range
 from .jobfile import JobSpec, load_job_file, spec_document
 from .wedges import expand

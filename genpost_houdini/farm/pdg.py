@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .kinds import job_kind
+from ..jobs.registry import job_kind
 from ..shot.frames import format_frames, iter_chunks, parse_frame_range
 from .jobfile import JobSpec, load_job_file
-from .manifestfile import MANIFEST_NAME, read_frames, recorded_outputs
+from ..jobs.manifestfile import MANIFEST_NAME, read_frames, recorded_outputs
 from .wedges import WedgeItem, expand
 
 _TAGS = {".exr": "file/image/exr", ".usd": "file/usd", ".usda": "file/usd", ".usdc": "file/usd",

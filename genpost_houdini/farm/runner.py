@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from ..atomic import ensure_folder
 from ..errors import JobFileError, UsageError
-from .kinds import get_runner
+from ..jobs.registry import get_runner
 from ..shot.frames import FrameSeq, format_frames
 from .jobfile import JobSpec
 from .progress import Progress
@@ -121,7 +121,7 @@ def _check_input(name: str, value: str, frames: Sequence[int], *, shot_frames: b
 def validate_units(units: Sequence[WorkUnit]) -> None:
     """Check every unit's parameters (values, generator, model folder) as its job does; a bad
     value is JobFileError (exit 3) naming the job file and the wedge."""
-    from .kinds import validate_params
+    from ..jobs.registry import validate_params
 
     for unit in units:
         try:

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import JobFileError, UsageError
 from ..limits import MAX_WEDGES
-from .kinds import ParamSpec
+from ..jobs.registry import ParamSpec
 from .jobfile import NOT_WEDGEABLE, coerce_value
 
 _INT_RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*(?:[:x]\s*(\d+))?\s*$")

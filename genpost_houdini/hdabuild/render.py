@@ -8,7 +8,7 @@ TypePropertiesOptions, tab-indented ExtraFileOptions JSON, Tools.shelf XML, wiki
 from __future__ import annotations
 
 from .names import TABLES, encode_section_name, split_type_name, table_qualified
-from .spec import AssetSpec, ParmSpec
+from .spec import PARM_SIZES, AssetSpec, ParmSpec
 
 #: Fixed "Modified" stamp: Houdini writes the save time; a constant keeps builds byte-identical.
 MODIFIED = "Thu Jan 01 00:00:00 2026"
@@ -46,12 +46,16 @@ def _parm_lines(parm: ParmSpec, indent: str) -> list[str]:
     i1 = indent + "    "
     lines = [f"{indent}parm {{", f"{i1}name    {ds_quote(parm.name)}", f"{i1}label   {ds_quote(parm.label)}"]
     lines.append(f"{i1}type    {parm.type}")
+    size = PARM_SIZES.get(parm.type, 1)
+    if size > 1:
+        lines.append(f"{i1}size    {size}")
     if parm.joinnext:
         lines.append(f"{i1}joinnext")
     if parm.default_expr:
         lines.append(f"{i1}default {{ [ {ds_quote(parm.default_expr)} hscript-expr ] }}")
     else:
-        default = parm.default or (("0",) if parm.type in ("integer", "float", "toggle", "button") else ("",))
+        default = parm.default or (("0",) * size if parm.type in ("integer", "float", "toggle", "button", "vector")
+                                   else ("",))
         lines.append(f"{i1}default {{ {' '.join(ds_quote(v) for v in default)} }}")
     if parm.help:
         lines.append(f"{i1}help    {ds_quote(' '.join(parm.help.split()))}")

@@ -19,7 +19,11 @@ from typing import Any
 from ..errors import BadInputError
 from .names import TABLES, split_type_name
 
-PARM_TYPES = ("string", "file", "image", "directory", "integer", "float", "toggle", "button", "label")
+PARM_TYPES = ("string", "file", "image", "directory", "integer", "float", "toggle", "button", "label", "vector")
+#: Parameter types with several components, and how many (Houdini writes ``size N`` for them;
+#: SideFX Labs otls/box_clip.hda/labs_8_8Sop_1box__clip/DialogScript: ``type vector``,
+#: ``size 3``, ``default { "0" "0" "0" }``). Read in Houdini with ``node.parmTuple(name)``.
+PARM_SIZES = {"vector": 3}
 MENU_KINDS = ("menu", "menureplace", "menutoggle")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _FUNC_RE = re.compile(r"^genpost_houdini\.houdini(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*$")
@@ -243,11 +247,19 @@ def _parm(data: dict[str, Any], where: str) -> ParmSpec:
     if menu and menu_script:
         raise SpecError(f"{where}: give either menu or menu_script, not both")
     tags = _want(data, "tags", dict, where, {})
+    default = _default_strings(data["default"], where) if "default" in data else ()
+    size = PARM_SIZES.get(ptype, 1)
+    if size > 1 and len(default) not in (0, size):
+        raise SpecError(f"{where}: a {ptype} default has {size} values, got {len(default)}")
+    if size == 1 and len(default) > 1:
+        raise SpecError(f"{where}: a {ptype} default is one value, got {len(default)}")
+    if size > 1 and (menu or menu_script or data.get("default_expr")):
+        raise SpecError(f"{where}: a {ptype} takes neither a menu nor a default expression")
     return ParmSpec(
         name=name,
         label=_want(data, "label", str, where),
         type=ptype,
-        default=_default_strings(data["default"], where) if "default" in data else (),
+        default=default,
         default_expr=_want(data, "default_expr", str, where, ""),
         range=(float(rng[0]), float(rng[1])) if rng is not None else None,
         strict_min=_want(data, "strict_min", bool, where, False),
@@ -326,7 +338,7 @@ def _node(data: dict[str, Any], where: str, asset_parms: set[str], n_inputs: int
     spare = tuple(_want(data, "spare", list, where, []))
     missing = [p for p in spare if p not in asset_parms]
     if missing:
-        raise SpecError(f"{where}: spare parameter(s) {', '.join(missing)} are not parameters of the asset")
+        raise SpecError(f"{where}: spare parameter(s) {', '.join(missing)} are not one-value parameters of the asset")
     code_parm = _want(data, "code_parm", str, where, "")
     glue = _check_func(_want(data, "glue", str, where, ""), where)
     if bool(code_parm) != bool(glue):
@@ -422,7 +434,9 @@ def load_spec(path: str | Path) -> AssetSpec:
             FolderSpec(fname, _want(fdata, "label", str, fwhere), parms, _want(fdata, "collapsible", bool, fwhere, False))
         )
     node_tables = _want(data, "node", list, where, [])
-    nodes = tuple(_node(n, f"{where} node[{i}]", names, inputs[1]) for i, n in enumerate(node_tables))
+    # Spare copies hold one value (``chs("../name")``): parameters of several components are not offered.
+    single = {p.name for f in folders for p in f.parms if PARM_SIZES.get(p.type, 1) == 1}
+    nodes = tuple(_node(n, f"{where} node[{i}]", single, inputs[1]) for i, n in enumerate(node_tables))
     if nodes:
         _check_network(nodes, where)
     if nodes and "cook" in data:

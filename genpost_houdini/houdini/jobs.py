@@ -108,7 +108,7 @@ def run_argv(genpost: Sequence[str], job_file: str | os.PathLike[str], frames: s
 
 
 #: What ``genpost run`` says (exit 3) when the output folder holds another job's results
-#: (genpost_houdini.farm.workunit's FolderOwnedError).
+#: (genpost_houdini.jobs.workunit's FolderOwnedError).
 FOLDER_OWNED_MARK = "belongs to another"
 
 

@@ -95,13 +95,17 @@ def read_parms(node: "hou.OpNode", names: tuple[str, ...], *, patterns: tuple[st
     """Evaluated values of the node's parameters. Strings are expanded ($HIP, $OS...), except
     that frame patterns (PATTERN_PARMS and ``patterns``) keep their frame token (as ``####``);
     relative paths (PATH_PARMS and ``paths``) become absolute against $HIP (a subprocess does not
-    share Houdini's working folder)."""
+    share Houdini's working folder); a vector parameter (``type vector`` in hda/*.toml) comes as a
+    tuple of its components (floats)."""
     hou = _hou()
     hip = os.environ.get("HIP") or None
     values: dict[str, Any] = {}
     for name in names:
         parm = node.parm(name)
-        if parm is None:
+        if parm is None:  # a vector parameter is a tuple of components (hou.ParmTuple)
+            tuple_parm = node.parmTuple(name)
+            if tuple_parm is not None:
+                values[name] = tuple_parm.evalAsFloats()
             continue
         value: Any
         try:

@@ -43,6 +43,8 @@ def wedge_values(seeds: str = "", prompts: str = "", strengths: str = "", *, kin
     if lines:
         wedges["prompt"] = lines
     if strengths.strip():
+        if "strength" not in specs:
+            raise BadInputError(f"wedge TOP: {kind} jobs take no strength; clear 'Strengths'")
         wedges["strength"] = parse_values("strength", strengths, specs["strength"])
     return wedges
 

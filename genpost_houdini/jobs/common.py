@@ -12,7 +12,7 @@ from ..progress import ProgressFn
 from ..shot.frames import format_frames, parse_frame_range
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..farm.workunit import Manifest
+    from .workunit import Manifest
 
 T = TypeVar("T")
 
@@ -79,7 +79,7 @@ def claim_output(out_dir: Path, job: Mapping[str, Any], *, force: bool) -> "Mani
     another job (exit 3 naming both, unless ``force``, which hands the folder over).
     """
     from ..atomic import ensure_folder
-    from ..farm.workunit import Manifest
+    from .workunit import Manifest
 
     ensure_folder(out_dir, "output folder", probe=True)
     return Manifest(out_dir, job=job, take_over=force)
@@ -113,7 +113,7 @@ def run_frames(
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from ..farm.workunit import FrameClaim, Manifest
+    from .workunit import FrameClaim, Manifest
 
     outside = sorted(set(frames) - set(shot_frames))
     if outside:

@@ -31,6 +31,7 @@ from ..shot import DEPTH_KINDS
 from ..shot.frames import format_frames, output_pattern, parse_frame_range
 from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
                      layer_is_current, merge_params, run_frames)
+from .registry import CROWD_PARAMS, job_defaults, path_params
 
 log = logging.getLogger("genpost")
 
@@ -38,42 +39,12 @@ JOB_KIND = "crowd"
 OUTPUT_NAME = "crowd"
 LAYER_NAME = "crowd.usda"
 
-JOB_PARAMS: dict[str, Any] = {
-    "stage": None,
-    "camera": "",
-    "region": None,
-    "source": None,  # a pattern or a list of patterns
-    "source_matte": "",  # a pattern or a list matching "source"
-    "source_frames": "",
-    "depth": None,
-    "depth_kind": "planar",
-    "frames": None,
-    "count": 100,
-    "seed": 0,
-    "min_spacing": 0.6,
-    "person_height": 1.75,
-    "no_consent_record": False,
-    "generator": "",
-    "model": "",
-    "variants": 0,
-    "prompt": "",
-    "negative_prompt": "",
-    "runtime": "auto",
-    "allow_pickle": False,
-    "plate": "",
-    "walkers": 0.3,
-    "stagger": True,
-    "facing": "random",
-    "look_at": "",
-    "walk_direction": "",
-    "colourways": 6,
-    "height_sd": 0.04,
-    "light_direction": "",
-    "shadow_density": 0.6,
-    "haze_distance": 1500.0,
-    "shutter": -1.0,  # -1: the camera's shutter:open/close when authored, else 0.5
-}
-PATH_PARAMS = ("stage", "source", "source_matte", "depth", "plate", "model")
+#: Parameters a job file may hold, with their defaults (None = required): derived from the job
+#: kinds' table (jobs.registry.CROWD_PARAMS, the single source of names, types, roles, defaults).
+#: ``source`` is a pattern or a list; ``shutter`` -1: the camera's shutter:open/close when
+#: authored, else 0.5.
+JOB_PARAMS: dict[str, Any] = job_defaults(CROWD_PARAMS)
+PATH_PARAMS = path_params(CROWD_PARAMS)
 
 def _as_list(value: Any) -> list[str]:
     if value in (None, ""):
@@ -139,6 +110,8 @@ class CrowdParams:
     haze_distance: float = 1500.0
     shutter: float = 0.5
     depth_kind: str = "planar"
+    undistort: str = ""
+    redistort: str = ""
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
@@ -213,6 +186,8 @@ class CrowdParams:
             haze_distance=float(v["haze_distance"]),
             shutter=float(v["shutter"]),
             depth_kind=str(v.get("depth_kind") or "planar"),
+            undistort=str(v.get("undistort") or ""),
+            redistort=str(v.get("redistort") or ""),
         )
 
 
@@ -234,7 +209,8 @@ class CrowdReplication:
         self.out_dir = Path(out_dir).absolute()
         self.progress = progress or (lambda f, m: None)
         self.shot = Shot.open(params.stage, camera=params.camera, depth=params.depth, frames=params.frames,
-                              plate=params.plate or None, depth_kind=params.depth_kind)
+                              plate=params.plate or None, depth_kind=params.depth_kind,
+                              undistort=params.undistort or None, redistort=params.redistort or None)
         stage = self.shot.camera.stage
         first = self.shot.frames[0]
         # The region first: the count is bounded by what it holds before anything is allocated.
@@ -338,6 +314,7 @@ class CrowdReplication:
                     src,
                     index=len(self.sources) + len(out),
                     sprites=sprites,
+                    pixels=None,
                     info={**src.info, "variant_of": src.index, "variant": v, "generator": p.generator,
                           "model": {k: self.model_provenance.get(k, "") for k in ("model_id", "weights_hash", "licence")}},
                 ))
@@ -433,6 +410,10 @@ class CrowdReplication:
 
         def render(t: int, inputs_hash: str) -> dict[str, np.ndarray]:
             channels = self.render(t)
+            if self.shot.lens is not None:  # rendered undistorted, published in plate space
+                from ..shot.lens import redistort
+
+                channels = redistort(channels, self.shot.lens.redistort(t), nearest=("Z", "crowd_id"))
             visible.update(int(v) for v in np.unique(channels["crowd_id"]) if v > 0)
             return channels
 

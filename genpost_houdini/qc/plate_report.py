@@ -42,7 +42,7 @@ def plate_report(
     filmed images to the depth's space for the leak check."""
     from ..conditioning.grain import measure_grain
     from ..conditioning.morphology import box_sum, dilate, erode
-    from ..conditioning.plate import box_down, detect_screen, screen_tinted, untrusted_pixels
+    from ..conditioning.plate import box_down, detect_screen, screen_tinted, spill_band_px, untrusted_pixels
     from ..consistency.multiview import compare_views, partner_frames
     from ..shot.camera import box_view
     from .plates import edge_step_sums
@@ -76,11 +76,13 @@ def plate_report(
         s, n = edge_step_sums(plate_w, pseudo, radius=max(3, 12 // work))
         step["plate"][0] += s
         step["plate"][1] += n
-        kept_ok = ~untrusted_pixels(plate, matte, scr)
-        if i % max(1, len(frames) // 3) == 0:
+        if i % max(1, len(frames) // 3) == 0:  # grain on a few frames, at full resolution
             grain_out.append((out, erode(full, 4, outside=True)))
-            grain_plate.append((plate, kept_ok))
+            grain_plate.append((plate, ~untrusted_pixels(plate, matte, scr)))
         # low resolution, depth's space: the extension (where it is used) and the kept plate
+        kept_w = ~untrusted_pixels(plate_w, matte_w, scr, band=max(1, -(-spill_band_px(pw, ph) // work)) if scr.spill else 1)
+        kept_ok = np.repeat(np.repeat(kept_w, work, axis=0), work, axis=1)
+        kept_ok = np.pad(kept_ok, ((0, ph - kept_ok.shape[0]), (0, pw - kept_ok.shape[1])))[:ph, :pw]
         out_cg, ok_cg, region = out, kept_ok.astype(np.float32), full.astype(np.float32)
         if shot.lens is not None:
             from ..shot.lens import COLOUR_FILTER, MASK_FILTER, warp_stmap

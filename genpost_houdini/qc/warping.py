@@ -87,6 +87,9 @@ def warping_error(
         warped, valid = reproject(img_b, depth_of(b), shot.view(b), depth_of(a), shot.view(a))
         sq = np.mean((warped - img_a) ** 2, axis=-1)
         inside = region(a) if region is not None else np.ones(valid.shape, bool)
+        if shot.lens is not None:  # only where the (distorted) images reach, in both frames
+            covered, _ = reproject(shot.covered(b).astype(np.float32), depth_of(b), shot.view(b), depth_of(a), shot.view(a))
+            valid = valid & shot.covered(a) & (covered[..., 0] > 0.999)
         entry: dict[str, Any] = {"frame": a, "next": b}
         for name, sel in (("region", valid & inside), ("plate", valid & ~inside)):
             n = int(sel.sum())

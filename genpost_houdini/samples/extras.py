@@ -36,6 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import write_json_atomic
+from ..usercache import user_cache_root
 from ..crowd.sources import ELEMENT_SUFFIX, VARIATION_CHANNEL, VARIATION_LOWER_CHANNEL, write_consent_record
 from .people import PEOPLE, VIEWS, Person, pose
 
@@ -106,16 +107,6 @@ def _complete(root: Path, key: dict[str, Any]) -> ExtrasLibrary | None:
     return ExtrasLibrary(root, tuple(str(root / f"{p.name}.####.exr") for p in people), tuple(p.name for p in people), int(key["height_px"]))
 
 
-def _cache_root() -> Path | None:
-    base = os.environ.get("GENPOST_CACHE_DIR")
-    if base == "":
-        return None
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        base = str(Path(xdg) / "genpost") if xdg else str(Path.home() / ".cache" / "genpost")
-    return Path(base)
-
-
 def build_extras_library(out_dir: str | os.PathLike[str], *, height_px: int = DEFAULT_HEIGHT_PX,
                          people: Sequence[Person] = PEOPLE, force: bool = False) -> ExtrasLibrary:
     """Write the bundled extras library into ``out_dir`` (see the module docstring)."""
@@ -131,7 +122,7 @@ def build_extras_library(out_dir: str | os.PathLike[str], *, height_px: int = DE
         if done is not None:
             log.info("samples crowd: reusing the library in %s", out)
             return done
-        cache = _cache_root()
+        cache = user_cache_root()
         if cache is not None:
             cached = cache / f"extras-v{LIBRARY_VERSION}-{height_px}-{len(people)}-{key['design']}"
             try:
@@ -176,18 +167,26 @@ def _write_library(out: Path, key: dict[str, Any], height_px: int, people: Seque
         exr.write_exr(path, {c: frame[..., k] for k, c in enumerate(channels)}, kinds=kinds, types=types,
                       metadata=meta, colourspace="ACEScg", compression="rle")
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpost-extras") as pool:
+    def render(person: Person) -> list[tuple[str, int, float, np.ndarray, list[list[float]]]]:
+        """Every clip of a person: (kind, view, fps, frames (n, H, W, 6), feet per frame)."""
+        out = []
+        for kind, view, n, fps in _frame_plan(person):
+            poses = [pose(person, kind, k / n) for k in range(n)]
+            feet = [[round(float(j["ball_l"][0]), 5), round(float(j["ball_l"][2]), 5), float(planted["l"]),
+                     round(float(j["ball_r"][0]), 5), round(float(j["ball_r"][2]), 5), float(planted["r"])]
+                    for j, planted in poses]
+            out.append((kind, view, fps, render_views(person, [j for j, _ in poses], view, height_px), feet))
+        return out
+
+    # People render on two threads (numpy releases the GIL in its loops); frames are written on two more.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpost-extras") as pool, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpost-extras-render") as renderers:
         pending = []
-        for person in people:
+        for person, rendered in zip(people, renderers.map(render, people)):
             clips = []
             number = 1
-            for kind, view, n, fps in _frame_plan(person):
-                poses = [pose(person, kind, k / n) for k in range(n)]
-                frames = render_views(person, [j for j, _ in poses], view, height_px)
-                feet = []
-                for j, planted in poses:
-                    feet.append([round(float(j["ball_l"][0]), 5), round(float(j["ball_l"][2]), 5), float(planted["l"]),
-                                 round(float(j["ball_r"][0]), 5), round(float(j["ball_r"][2]), 5), float(planted["r"])])
+            for kind, view, fps, frames, feet in rendered:
+                n = len(frames)
                 meta = {"sample": "extras", "person": person.name, "clip": kind, "view": view, "synthetic": True}
                 for k in range(n):
                     pending.append(pool.submit(write, out / f"{person.name}.{number + k:04d}.exr", frames[k], meta))

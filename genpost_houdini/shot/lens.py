@@ -84,6 +84,29 @@ def warp_stmap(image: np.ndarray, st: np.ndarray, *, filtername: str = COLOUR_FI
     return warped, valid
 
 
+def redistort(channels: dict[str, np.ndarray], st: np.ndarray, *, cubic: tuple[str, ...] = (),
+              nearest: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Named (H, W) channels of the undistorted (CG) image through a redistort ST map into plate
+    space: ``cubic`` ones with COLOUR_FILTER, ``nearest`` ones (codes, ids, depth) by the
+    nearest pixel, the rest bilinear (mattes, alpha, premultiplied colour keeps its alpha)."""
+    names = list(channels)
+    h, w = next(iter(channels.values())).shape
+    out: dict[str, np.ndarray] = {}
+    groups = {"cubic": [n for n in names if n in cubic], "linear": [n for n in names if n not in cubic and n not in nearest]}
+    for kind, group in groups.items():
+        if group:
+            warped, _ = warp_stmap(np.stack([channels[n] for n in group], axis=-1), st,
+                                   filtername=COLOUR_FILTER if kind == "cubic" else MASK_FILTER)
+            out.update({n: np.ascontiguousarray(warped[..., i]) for i, n in enumerate(group)})
+    picked = [n for n in names if n in nearest]
+    if picked:
+        x, y = st_to_pixels(st, w, h)
+        xi = np.clip(np.rint(np.nan_to_num(x)), 0, w - 1).astype(np.intp)
+        yi = np.clip(np.rint(np.nan_to_num(y)), 0, h - 1).astype(np.intp)
+        out.update({n: np.ascontiguousarray(channels[n][yi, xi]) for n in picked})
+    return {n: out[n] for n in names}
+
+
 def read_stmap(path: str | os.PathLike[str]) -> np.ndarray:
     """An (H, W, 2) float32 ST map from an EXR's R and G channels (or its first two channels)."""
     from ..imageio import exr

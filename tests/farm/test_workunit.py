@@ -1,4 +1,4 @@
-"""farm.workunit.Manifest: per-frame idempotency, concurrency, stale temporaries."""
+"""jobs.workunit.Manifest: per-frame idempotency, concurrency, stale temporaries."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from genpost_houdini.atomic import write_bytes_atomic
 from genpost_houdini.errors import BadInputError
-from genpost_houdini.farm.workunit import Manifest
+from genpost_houdini.jobs.workunit import Manifest
 
 
 def _out(folder: Path, frame: int, data: bytes = b"pixels") -> Path:
@@ -103,7 +103,7 @@ def test_live_writer_temporaries_survive_a_second_opener(tmp_path: Path) -> None
     code = textwrap.dedent(
         f"""
         import sys, time
-        from genpost_houdini.farm.workunit import Manifest
+        from genpost_houdini.jobs.workunit import Manifest
         m = Manifest({str(tmp_path)!r})
         print("open", flush=True)
         sys.stdin.readline()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from genpost_houdini.atomic import atomic_path
-from genpost_houdini.farm.workunit import Manifest
+from genpost_houdini.jobs.workunit import Manifest
 from genpost_houdini.jobs.registry import JOB_KINDS, JobKind, ParamSpec
 from genpost_houdini.provenance import file_digest, hash_data
 from genpost_houdini.shot.frames import FrameSeq

@@ -184,17 +184,18 @@ def test_import_closure_stays_inside_houdinis_python():
     reached, outside = closure(code_blocks())
     for module in ("genpost_houdini.houdini.lop", "genpost_houdini.houdini.wedge", "genpost_houdini.farm.pdg",
                    "genpost_houdini.farm.jobfile", "genpost_houdini.jobs.registry", "genpost_houdini.houdini.cop",
-                   "genpost_houdini.houdini.process", "genpost_houdini.farm.manifestfile"):
+                   "genpost_houdini.houdini.process", "genpost_houdini.jobs.manifestfile"):
         assert module in reached, f"{module} is not reached: the walk misses the assets' imports"
-    assert "genpost_houdini.farm.workunit" not in reached  # the locking writer (filelock) stays out
+    for writer in ("genpost_houdini.jobs.workunit", "genpost_houdini.farm.workunit"):
+        assert writer not in reached  # the locking writer (filelock) stays out
     bad = {top: why for top, why in outside.items() if top not in ALLOWED}
     assert not bad, "imports outside Houdini's Python:\n" + "\n".join(f"  {k}: {v}" for k, v in sorted(bad.items()))
 
 
 def test_the_walk_catches_a_third_party_import():
     """The walker on real modules: the manifest writer needs filelock, which Houdini lacks."""
-    _, outside = closure([("probe", "from genpost_houdini.farm import workunit")])
-    assert "filelock" in outside and "genpost_houdini.farm.workunit" in outside["filelock"]
+    _, outside = closure([("probe", "from genpost_houdini.jobs import workunit")])
+    assert "filelock" in outside and "genpost_houdini.jobs.workunit" in outside["filelock"]
     _, outside = closure([("probe", "def f():\n    import yaml\n")])
     assert "yaml" in outside
     reached, outside = closure([("probe", "from genpost_houdini.generators import registry")])

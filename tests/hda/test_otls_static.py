@@ -20,7 +20,7 @@ from genpost_houdini.hdabuild import render
 from genpost_houdini.hdabuild.build import build_tree, diff_tree, write_tree
 from genpost_houdini.hdabuild.dsparse import DialogScriptError, parse_dialog_script
 from genpost_houdini.hdabuild.names import TABLES, decode_section_name, encode_section_name, table_qualified
-from genpost_houdini.hdabuild.spec import SpecError, load_spec, load_specs
+from genpost_houdini.hdabuild.spec import PARM_SIZES, SpecError, load_spec, load_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 HDA = ROOT / "hda"
@@ -161,6 +161,7 @@ def test_dialog_script_matches_the_source(spec):
         for parm in folder.parms:
             got = parsed[parm.name]
             assert (got["label"], got["type"], got["folder"]) == (parm.label, parm.type, folder.name)
+            assert got.get("size") == (str(PARM_SIZES[parm.type]) if parm.type in PARM_SIZES else None)
             if parm.default_expr:
                 assert got["default"] == [f"[{parm.default_expr}]"]
             elif parm.default:
@@ -275,3 +276,32 @@ def test_spec_errors_name_the_field(tmp_path):
     bad.write_text(good.replace('name = "seed"', 'name = "plate"'))
     with pytest.raises(SpecError, match="'plate' defined twice"):
         load_spec(bad)
+
+
+def test_vector_parameters_are_written_as_houdini_writes_them(tmp_path):
+    """``type vector`` / ``size 3`` / three defaults, as SideFX Labs' box_clip DialogScript has
+    them; a wrong number of defaults, a menu on a vector or a vector as a spare copy is refused."""
+    good = (HDA / "set_extension.toml").read_text()
+    vector = ('[[folder.parm]]\nname = "aim"\nlabel = "Aim"\ntype = "vector"\ndefault = [0, 1.5, -2]\n'
+              'disablewhen = "{ generator == classical }"\nhelp = "A direction."\n\n[[folder]]\nname = "output"')
+    path = tmp_path / "vec.toml"
+    path.write_text(good.replace('[[folder]]\nname = "output"', vector, 1))
+    spec = load_spec(path)
+    ds = parse_dialog_script(render.dialog_script(spec))
+    aim = next(p for p in ds["parms"] if p["name"] == "aim")
+    assert (aim["type"], aim["size"], aim["default"]) == ("vector", "3", ["0", "1.5", "-2"])
+    assert aim["disablewhen"] == "{ generator == classical }"
+    bare = tmp_path / "bare.toml"
+    bare.write_text(path.read_text().replace("default = [0, 1.5, -2]\n", ""))
+    ds = parse_dialog_script(render.dialog_script(load_spec(bare)))
+    assert next(p for p in ds["parms"] if p["name"] == "aim")["default"] == ["0", "0", "0"]
+    for bad, message in (("default = [0, 1]", "3 values"), ('default = [0, 1, 2]\nmenu = [["a", "A"]]', "menu")):
+        path.write_text(good.replace('[[folder]]\nname = "output"', vector.replace("default = [0, 1.5, -2]", bad), 1))
+        with pytest.raises(SpecError, match=message):
+            load_spec(path)
+    wedge = (HDA / "wedge_top.toml").read_text()
+    path.write_text(wedge.replace('[[folder]]\nname = "wedges"', '[[folder.parm]]\nname = "aim"\nlabel = "Aim"\n'
+                                  'type = "vector"\n\n[[folder]]\nname = "wedges"', 1)
+                    .replace('spare = ["jobfile",', 'spare = ["aim", "jobfile",'))
+    with pytest.raises(SpecError, match="not one-value parameters"):
+        load_spec(path)

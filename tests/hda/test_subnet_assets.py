@@ -319,7 +319,7 @@ def test_subnet_spec_errors_name_the_problem(tmp_path):
         load_spec(_write(tmp_path, good.replace('inputs = ["generate_work_items"]', 'inputs = ["nowhere"]')))
     with pytest.raises(SpecError, match="has 1 input"):
         load_spec(_write(tmp_path, good.replace('inputs = ["(0)"]', 'inputs = ["(1)"]')))
-    with pytest.raises(SpecError, match="not parameters of the asset"):
+    with pytest.raises(SpecError, match="not one-value parameters of the asset"):
         load_spec(_write(tmp_path, good.replace('spare = ["jobfile",', 'spare = ["nosuch", "jobfile",')))
     with pytest.raises(SpecError, match="genpost_houdini.houdini"):
         glue = 'glue = "genpost_houdini.houdini.wedge:on_generate"'

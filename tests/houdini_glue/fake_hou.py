@@ -83,6 +83,9 @@ class Parm:
     def eval(self) -> Any:
         return _expand(self.value) if isinstance(self.value, str) else self.value
 
+    def evalAsFloats(self) -> tuple[float, ...]:  # noqa: N802 - a vector's components (hou.ParmTuple)
+        return tuple(float(v) for v in self.value)
+
     def unexpandedString(self) -> str:  # noqa: N802
         return str(self.value)
 
@@ -150,7 +153,13 @@ class LopNode:
         pass
 
     def parm(self, name: str) -> Parm | None:
-        return self._parms.get(name)
+        """Like hou: a vector parameter (a tuple value here) is no single parm, only a parmTuple."""
+        parm = self._parms.get(name)
+        return None if parm is None or isinstance(parm.value, tuple) else parm
+
+    def parmTuple(self, name: str) -> Parm | None:  # noqa: N802 - hou's name
+        parm = self._parms.get(name)
+        return parm if parm is not None and isinstance(parm.value, tuple) else None
 
     def evalParm(self, name: str) -> Any:  # noqa: N802
         return self._parms[name].eval()

@@ -130,7 +130,7 @@ def test_registered_outputs_are_what_each_chunk_wrote(job_file, monkeypatch):
     import sys
     import types
 
-    from genpost_houdini.farm.workunit import Manifest
+    from genpost_houdini.jobs.workunit import Manifest
 
     monkeypatch.setitem(sys.modules, "pdg", types.SimpleNamespace(result=types.SimpleNamespace(Success="ok", Failure="no")))
     generated = FakeItemHolder()

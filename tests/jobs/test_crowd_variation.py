@@ -358,3 +358,31 @@ def test_hidden_people_are_staggered_into_gaps() -> None:
     spread = np.array([[2.0 * k - 4.0, 0.0, -6.0] for k in range(5)])
     same, moved = stagger(spread, spare, np.full(5, 1.75), [cam], up, basis, radius=1.8, spacing=0.6)
     assert moved == 0 and np.array_equal(same, spread)
+
+
+def test_decoded_sources_are_kept_and_invalidated_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source decoded once comes back from the user cache bit for bit (also from a copy in
+    another folder); changing a frame's pixels decodes again."""
+    import shutil
+
+    from genpost_houdini.crowd.sources import load_source
+    from genpost_houdini.imageio import exr
+    from genpost_houdini.samples.extras import build_extras
+
+    monkeypatch.setenv("GENPOST_CACHE_DIR", str(tmp_path / "cache"))
+    pattern = build_extras(tmp_path / "el", frames=4, height=48)
+    first = load_source(0, pattern)
+    assert len(list((tmp_path / "cache" / "sources").iterdir())) == 1
+    shutil.copytree(tmp_path / "el", tmp_path / "copy")
+    again = load_source(0, str(tmp_path / "copy" / "extras.####.exr"))
+    assert not again.sprites.flags.writeable, "from the cache (memory-mapped)"
+    assert np.array_equal(np.asarray(again.sprites), first.sprites) and again.info["crop"] == first.info["crop"]
+    img = exr.read_exr(tmp_path / "copy" / "extras.0002.exr")
+    rgba = {c: img.channel(c) for c in "RGBA"}
+    rgba["R"] = rgba["R"] * 0.5
+    exr.write_exr(tmp_path / "copy" / "extras.0002.exr", rgba, kinds={c: "colour" for c in "RGBA"})
+    changed = load_source(0, str(tmp_path / "copy" / "extras.####.exr"))
+    assert changed.sprites.flags.writeable, "decoded again"
+    want = np.asarray(first.sprites[1, ..., 0], np.float32) * 0.5
+    assert np.allclose(np.asarray(changed.sprites[1, ..., 0], np.float32), want, atol=2e-3)
+    assert len(list((tmp_path / "cache" / "sources").iterdir())) == 2

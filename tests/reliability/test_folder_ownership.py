@@ -18,7 +18,7 @@ from reliability_helpers import no_traceback
 from genpost_houdini.atomic import write_bytes_atomic
 from genpost_houdini.cli import main
 from genpost_houdini.errors import FolderOwnedError
-from genpost_houdini.farm.workunit import Manifest, job_record
+from genpost_houdini.jobs.workunit import Manifest, job_record
 from genpost_houdini.jobs.common import run_frames
 from genpost_houdini.shot.frames import parse_frame_range
 

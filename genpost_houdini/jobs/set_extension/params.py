@@ -10,6 +10,7 @@ from ...errors import UsageError
 from ...shot import DEPTH_KINDS
 from ...limits import MAX_KEYFRAMES, MAX_SOURCES, bounded
 from ..common import frame_list, generator_options, merge_params
+from ..registry import SETEXT_PARAMS, job_defaults, path_params
 
 JOB_KIND = "setext"
 OUTPUT_NAME = "setext"
@@ -26,33 +27,12 @@ OUTPUT_KINDS = {"R": "colour", "G": "colour", "B": "colour", "A": "colour", "sou
 OUTPUT_TYPES = {"source": "half", "matte": "half", "confidence": "half"}
 
 
-#: Parameters a job file may hold for this job, with their defaults (None = required).
-JOB_PARAMS: dict[str, Any] = {
-    "stage": None,
-    "camera": "",
-    "plate": None,
-    "depth": None,
-    "depth_kind": "planar",
-    "extend": None,
-    "frames": None,
-    "generator": "classical",
-    "model": "",
-    "seed": 0,
-    "prompt": "",
-    "negative_prompt": "",
-    "strength": 1.0,
-    "runtime": "auto",
-    "allow_pickle": False,
-    "max_keyframes": 8,
-    "max_sources": 8,
-    "screen": "auto",
-    "holdout": "",
-    "grain": "auto",
-    "undistort": "",
-    "redistort": "",
-}
+#: Parameters a job file may hold for this job, with their defaults (None = required): derived
+#: from the job kinds' table (jobs.registry.SETEXT_PARAMS, the single source of names, types,
+#: roles and defaults).
+JOB_PARAMS: dict[str, Any] = job_defaults(SETEXT_PARAMS)
 #: Parameters that are file paths (resolved relative to a job file).
-PATH_PARAMS = ("stage", "plate", "depth", "extend", "model", "holdout", "undistort", "redistort")
+PATH_PARAMS = path_params(SETEXT_PARAMS)
 #: Choices of the grain parameter (screen: conditioning.plate.SCREEN_CHOICES).
 GRAIN_CHOICES = ("auto", "off")
 

@@ -212,16 +212,14 @@ class SetExtension:
     def _to_plate_space(self, t: int, ext: np.ndarray, plate_w: np.ndarray, other: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, ...]:
         """The extension and its records through the redistort ST map (colour: a cubic filter;
         weights bilinear; codes and depth: nearest)."""
-        from ...shot.lens import COLOUR_FILTER, MASK_FILTER, st_to_pixels, warp_stmap
+        from ...shot.lens import redistort
 
         red = self.shot.lens.redistort(t)  # type: ignore[union-attr]
-        w, h = self.shot.resolution
-        ext_p, _ = warp_stmap(ext, red, filtername=COLOUR_FILTER)
-        w_p, _ = warp_stmap(plate_w, red, filtername=MASK_FILTER)
-        x, y = st_to_pixels(red, w, h)
-        xi = np.clip(np.rint(np.nan_to_num(x)), 0, w - 1).astype(np.intp)
-        yi = np.clip(np.rint(np.nan_to_num(y)), 0, h - 1).astype(np.intp)
-        return ext_p, w_p[..., 0], other[yi, xi], depth[yi, xi]
+        ch = redistort({"R": ext[..., 0], "G": ext[..., 1], "B": ext[..., 2], "plate": plate_w,
+                        "other": other.astype(np.float32), "Z": depth.astype(np.float32)}, red,
+                       cubic=("R", "G", "B"), nearest=("other", "Z"))
+        ext_p = np.stack([ch["R"], ch["G"], ch["B"]], axis=-1)
+        return ext_p, ch["plate"], ch["other"].astype(np.uint8), ch["Z"]
 
     # -- the job --------------------------------------------------------------------------------
     def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
