@@ -223,3 +223,18 @@ def test_crowd_variants_reach_the_job(hou, tmp_path):
     count = len(hou.ui.messages)
     lop.on_generator_changed({"node": _node("crowd_replicate", {"generator": ""})})
     assert len(hou.ui.messages) == count  # no variants: no model environment needed, nothing said
+
+
+#: Job parameters no node shows: the runner's decision (allow_pickle: `genpost run --allow-pickle`),
+#: and set extension's max_sources, which no command line takes either.
+NOT_ON_NODES = {"setext": {"allow_pickle", "max_sources"}, "crowd": {"allow_pickle"}}
+
+
+@pytest.mark.parametrize("asset", sorted(lop.KINDS))
+def test_every_job_parameter_has_a_node_parameter(asset):
+    """A job parameter the command takes is on the node (under its own name, or mapped by the
+    job builder from a menu, toggle or vector), so a new CLI option is not forgotten here."""
+    kind = lop.KINDS[asset].kind
+    on_node = set(_asset_parms(asset)) | jobs.MAPPED_PARAMS
+    missing = sorted(set(param_specs(kind)) - on_node - NOT_ON_NODES[kind])
+    assert not missing, f"{asset}: job parameters without a node parameter: {missing}"
