@@ -4,12 +4,11 @@ Everything derives from (seed, instance id) and the *shot* range, so a rerun, or
 frames, sees the same crowd. Distances are horizontal (see :mod:`.region`).
 
 - **Count.** :func:`clamp_count` bounds the count by the region's capacity (and
-  :data:`MAX_INSTANCES`) before anything is allocated.
+  :data:`MAX_INSTANCES`) before anything is allocated; :func:`spacing_floor` keeps the spacing
+  physical (so a tiny ``--min-spacing`` cannot make a small region hold thousands).
 - **Walkers** (a fraction of the people whose source has a walk cycle) cross the region along
   straight lines (``walk_direction`` both ways, default the region's long axis), entering and
-  leaving at its edges. A walker advances exactly one cycle step per element frame shown
-  (:attr:`Instance.step` metres, the cycle's own speed scaled by the person's height), so the
-  planted foot stays put: no sliding at any playback speed.
+  leaving at its edges (:mod:`.walkers`: feet locked to the ground, bounded lanes).
 - **Standers** fill the rest by parallel dart throwing (:func:`.poisson.poisson_fill`), thinned
   by the region's density primvar; none stands on a walker's path.
 - No two people are closer than ``spacing`` at any frame of the shot.
@@ -27,20 +26,28 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import UsageError
-from .poisson import near_any, pairs_within, poisson_fill
+from .poisson import near_any, neighbour_pairs, pairs_within, poisson_fill
 from .region import PACKING, Region, up_vector  # noqa: F401  (up_vector: set extension imports it from here)
 from .sources import ElementInfo
 from .stagger import stagger
 from .variation import OFFSET_BUCKETS, deal_looks, separate_neighbours
+from .walkers import plan_walkers, walker_cap
 
 log = logging.getLogger("genpost")
 
-#: Hard bound on the number of people, whatever the region holds.
-MAX_INSTANCES = 20_000
+#: Hard bound on the number of people, whatever the region holds (work per frame grows with it:
+#: 5,000 people render in seconds per frame at 2K, in bounded memory).
+MAX_INSTANCES = 5_000
 #: Bound on Poisson candidates (memory: ~50 bytes each).
 MAX_CANDIDATES = 1_500_000
-#: Walkers' lanes over the shot may cover at most this share of the region.
-WALK_AREA_SHARE = 0.35
+#: No two people closer than this share of the mean person height (14 cm for 1.75 m): a
+#: smaller --min-spacing is raised to it (people would stand inside each other; it also bounds
+#: how many fit on a small region).
+MIN_SPACING_SHARE = 0.08
+#: Neighbours (for "never share source, colourway and offset bucket") are those within
+#: max(3 x spacing, 1.5); in a denser crowd the radius shrinks so each has about this many
+#: (bounded work and memory: ~N x this / 2 pairs).
+MAX_NEIGHBOURS = 48
 #: Walkers fade in and out over this many metres at the region's edges (no popping).
 EDGE_FADE = 0.2
 
@@ -172,6 +179,20 @@ class CrowdLayout:
         return FrameState(pos, present, fade, heading, counter, vel)
 
 
+def spacing_floor(spacing: float, person_height: float = 1.75) -> tuple[float, str | None]:
+    """(spacing to use, message or None): ``spacing`` raised to :data:`MIN_SPACING_SHARE` of
+    ``person_height`` when below it."""
+    if not spacing > 0 or not math.isfinite(spacing):
+        raise UsageError(f"--min-spacing must be a positive distance (got {spacing})")
+    if not person_height > 0 or not math.isfinite(person_height):
+        raise UsageError(f"--person-height must be a positive height (got {person_height})")
+    floor = MIN_SPACING_SHARE * person_height
+    if spacing >= floor:
+        return spacing, None
+    return floor, (f"crowd: --min-spacing {spacing:g} is closer than people can stand; using {floor:g} "
+                   f"({100 * MIN_SPACING_SHARE:.0f} % of --person-height {person_height:g})")
+
+
 def clamp_count(region: Region, count: int, spacing: float) -> tuple[int, int, str | None]:
     """(count to place, capacity, message or None): the count bounded by what the region holds
     ``spacing`` apart and by :data:`MAX_INSTANCES`. Cheap: nothing is allocated per person."""
@@ -251,10 +272,11 @@ def place_crowd(
     if not 0.0 <= walkers <= 1.0:
         raise UsageError(f"--walkers must be a fraction 0..1 (got {walkers})")
     requested = count
+    spacing, floor_note = spacing_floor(spacing, person_height)
     count, capacity, note = clamp_count(region, count, spacing)
-    notes = [note] if note else []
-    if note:
-        log.warning(note)
+    notes = [n for n in (floor_note, note) if n]
+    for n in notes:
+        log.warning(n)
     frames = sorted(frames)
     first = frames[0]
     cam = np.zeros(3) if camera_pos is None else np.asarray(camera_pos, np.float64)
@@ -265,18 +287,10 @@ def place_crowd(
     draws = [np.random.default_rng([int(seed), i + 1]) for i in range(count)]
     walk_ok = np.array([elements[s].can_walk for s in source], bool)
     n_walk = int(round(walkers * count)) if not region.is_points else 0
-    if n_walk:
-        # Walkers need a clear lane for the whole shot: keep their swept area (2 x spacing wide,
-        # their travel plus 2 x spacing long) within WALK_AREA_SHARE of the region, so standing
-        # people still fill it.
-        travel = 1.4 * (person_height / 1.75) * (frames[-1] - frames[0]) / fps
-        sweep = 2.0 * spacing * (travel + 2.0 * spacing)
-        cap = int(WALK_AREA_SHARE * region.weighted_area() / max(sweep, 1e-9))
-        if cap < n_walk:
-            notes.append(f"crowd: {cap} walkers instead of {n_walk}: their paths over the shot would cover more than "
-                         f"{100 * WALK_AREA_SHARE:.0f} % of region {region.prim_path}")
-            log.info(notes[-1])
-            n_walk = cap
+    n_walk, walk_note = walker_cap(region, n_walk, spacing, person_height, frames, fps)
+    if walk_note:
+        notes.append(walk_note)
+        log.info(walk_note)
     if n_walk and not walk_ok.any():
         notes.append("crowd: no source has a walk cycle (an element description with clips); everyone stands")
         log.info(notes[-1])
@@ -302,69 +316,15 @@ def place_crowd(
         u_offset[i] = r.random()
 
     # Walkers: straight lines across the region, no two closer than `spacing` at any frame.
-    t = np.array(frames, np.float64)
     axis = np.asarray(walk_direction, np.float64) if walk_direction is not None else region.long_axis()
     axis = axis - region.up * float(axis @ region.up)
     if np.linalg.norm(axis) < 1e-6:
         raise UsageError("--walk-direction must be horizontal (not along the up axis)")
     axis /= np.linalg.norm(axis)
-    walk_tracks: list[np.ndarray] = []  # (F, 2) horizontal, NaN when absent
-    walk_boxes: list[np.ndarray] = []
-    walker_info: dict[int, tuple[np.ndarray, np.ndarray, float, float, float, int]] = {}
-    for i in (int(w) for w in np.nonzero(want_walk)[0]):
-        el = elements[source[i]]
-        clip = next(iter(el.views("walk").values()))
-        scale = heights[i] / (el.height_m or 1.75)
-        step = clip.speed * scale / clip.fps
-        rate = speeds[i] * clip.fps / fps
-        offset = int(u_offset[i] * clip.length)
-        k = np.floor(offset + rate * (t - first) + 1e-9) - offset
-        travel = float(k[-1] * step)
-        r = draws[i]
-        placed = False
-        for _ in range(8):
-            d = axis if r.random() < 0.5 else -axis
-            ang = r.uniform(-0.17, 0.17)
-            d = _rotate_about(d, region.up, ang)
-            p = region.sample(1, r)[0]
-            reach = travel + 3.0
-            n_s = int(math.ceil(reach / 0.2))
-            along = np.linspace(-reach, reach, 2 * n_s + 1)
-            inside, _, _ = region.locate(region.to_2d(p[None, :] + along[:, None] * d[None, :]))
-            mid = n_s
-            if not inside[mid]:
-                continue
-            lo_i = mid
-            while lo_i > 0 and inside[lo_i - 1]:
-                lo_i -= 1
-            hi_i = mid
-            while hi_i < len(along) - 1 and inside[hi_i + 1]:
-                hi_i += 1
-            a, b = along[lo_i], along[hi_i]
-            entry_real, exit_real = lo_i > 0, hi_i < len(along) - 1
-            length = b - a
-            lo_s = -travel if entry_real else 0.0
-            hi_s = length if exit_real else length - travel
-            if hi_s < lo_s:
-                continue
-            s0 = float(r.uniform(lo_s, hi_s))
-            start = p + d * a
-            s = s0 + k * step
-            on = (s >= 0) & (s <= length)
-            xy = region.to_2d(start[None, :] + s[:, None] * d[None, :])
-            track = np.where(on[:, None], xy, np.nan)
-            if not on.any():
-                continue
-            box = np.array([np.nanmin(track[:, 0]), np.nanmin(track[:, 1]), np.nanmax(track[:, 0]), np.nanmax(track[:, 1])])
-            if _clashes(track, box, walk_tracks, walk_boxes, spacing):
-                continue
-            walk_tracks.append(track)
-            walk_boxes.append(box)
-            walker_info[int(i)] = (start, d, float(length), s0, float(step), offset)
-            placed = True
-            break
-        if not placed:
-            want_walk[i] = False
+    walker_info, walker_tracks = plan_walkers(
+        region, elements, [int(w) for w in np.nonzero(want_walk)[0]], source=source, heights=heights, speeds=speeds,
+        u_offset=u_offset, draws=draws, frames=frames, fps=fps, spacing=spacing, axis=axis)
+    walk_tracks = list(walker_tracks.values())
     n_walkers = len(walker_info)
 
     # Standers: a Poisson-disk fill, thinned by density, off the walkers' paths.
@@ -399,11 +359,11 @@ def place_crowd(
     for i in keep:
         el = elements[source[i]]
         if i in walker_info:
-            start, d, length, s0, step, offset = walker_info[i]
+            path = walker_info[i]
             clip_len = next(iter(el.views("walk").values())).length
-            pos = start + d * min(max(s0, 0.0), length)
-            rows.append(dict(position=pos, heading=d, walking=True, path_start=start, path_length=length, s0=s0,
-                             step=step, offset=offset, clip_len=clip_len))
+            pos = path.start + path.direction * min(max(path.s0, 0.0), path.length)
+            rows.append(dict(position=pos, heading=path.direction, walking=True, path_start=path.start,
+                             path_length=path.length, s0=path.s0, step=path.step, offset=path.offset, clip_len=clip_len))
         else:
             k = stand_index[i]
             clips = el.views("idle") or el.views("loop") or {0: el.clips[0]}
@@ -416,7 +376,10 @@ def place_crowd(
 
     # Neighbours (within the radius at any frame) never share source, colourway and bucket.
     radius = neighbour_radius if neighbour_radius is not None else max(3.0 * spacing, 1.5)
-    layout_tracks = _tracks(rows, region, walk_tracks, list(walker_info), keep)
+    # Bounded work: in a dense crowd the radius holds about MAX_NEIGHBOURS people.
+    radius = min(radius, math.sqrt(MAX_NEIGHBOURS * max(region.weighted_area(), 1e-9) / (math.pi * max(len(keep), 1))))
+    radius = max(radius, 1.5 * spacing)
+    layout_tracks = _tracks(rows, region, walker_tracks, keep)
     pairs = neighbour_pairs(layout_tracks, radius)
     var, bucket, left = separate_neighbours(src, var, bucket, pairs, colourways)
     if left:
@@ -462,25 +425,6 @@ def _offset_in_bucket(offset: int, bucket: int, length: int) -> int:
     return int(min(max(lo + max(within, 0), lo), max(hi, lo), length - 1))
 
 
-def _rotate_about(v: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
-    c, s = math.cos(angle), math.sin(angle)
-    return v * c + np.cross(axis, v) * s + axis * float(axis @ v) * (1 - c)
-
-
-def _clashes(track: np.ndarray, box: np.ndarray, tracks: list[np.ndarray], boxes: list[np.ndarray], spacing: float) -> bool:
-    """True when ``track`` comes within ``spacing`` of any accepted track at the same frame."""
-    if not tracks:
-        return False
-    bx = np.array(boxes)
-    near = np.nonzero((bx[:, 0] - spacing <= box[2]) & (bx[:, 2] + spacing >= box[0])
-                      & (bx[:, 1] - spacing <= box[3]) & (bx[:, 3] + spacing >= box[1]))[0]
-    for j in near:
-        d = np.linalg.norm(tracks[j] - track, axis=1)
-        if np.nanmin(d, initial=np.inf) < spacing:
-            return True
-    return False
-
-
 def _standers(region: Region, n: int, spacing: float, rng: np.random.Generator,
               walk_tracks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``n`` world positions, Poisson-disk spaced, density-thinned, off walkers' paths;
@@ -512,50 +456,12 @@ def _standers(region: Region, n: int, spacing: float, rng: np.random.Generator,
     return pts[order[:n]], pts[order[n:]]
 
 
-def _tracks(rows: list[dict[str, Any]], region: Region, walk_tracks: list[np.ndarray], walker_ids: list[int],
+def _tracks(rows: list[dict[str, Any]], region: Region, walker_tracks: dict[int, np.ndarray],
             keep: list[int]) -> list[np.ndarray]:
     """Per person (in ``rows`` order) the horizontal track over the shot: (F, 2) for walkers,
     (1, 2) for standers."""
-    by_id = dict(zip(walker_ids, walk_tracks))
-    out = []
-    for i, row in zip(keep, rows):
-        out.append(by_id[i] if row["walking"] else region.to_2d(np.asarray(row["position"])[None, :]))
-    return out
-
-
-def neighbour_pairs(tracks: list[np.ndarray], radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of people within ``radius`` of each other at some frame. A track is
-    (F, 2) (NaN when absent) or (1, 2) for someone standing still."""
-    if not tracks:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    static = [k for k, tr in enumerate(tracks) if len(tr) == 1]
-    moving = [k for k, tr in enumerate(tracks) if len(tr) > 1]
-    found: set[tuple[int, int]] = set()
-    if static:
-        pts = np.concatenate([tracks[k] for k in static])
-        i, j, _ = pairs_within(pts, None, radius)
-        found.update((min(static[a], static[b]), max(static[a], static[b])) for a, b in zip(i, j))
-    if moving:
-        samples = np.concatenate([tracks[k] for k in moving])
-        owner = np.concatenate([[k] * len(tracks[k]) for k in moving])
-        fidx = np.concatenate([np.arange(len(tracks[k])) for k in moving])
-        finite = np.isfinite(samples).all(axis=1)
-        samples, owner, fidx = samples[finite], owner[finite], fidx[finite]
-        if static and len(samples):
-            pts = np.concatenate([tracks[k] for k in static])
-            i, j, _ = pairs_within(samples, pts, radius)
-            found.update((min(int(owner[a]), static[b]), max(int(owner[a]), static[b])) for a, b in zip(i, j))
-        if len(samples):
-            span = float(np.ptp(samples[:, 0])) + 4 * radius + 1.0
-            shifted = samples.copy()
-            shifted[:, 0] += fidx * span  # same frame only
-            i, j, _ = pairs_within(shifted, None, radius)
-            found.update((min(int(owner[a]), int(owner[b])), max(int(owner[a]), int(owner[b])))
-                         for a, b in zip(i, j) if owner[a] != owner[b])
-    if not found:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    arr = np.array(sorted(found), np.int64)
-    return arr[:, 0], arr[:, 1]
+    return [walker_tracks[i] if row["walking"] else region.to_2d(np.asarray(row["position"])[None, :])
+            for i, row in zip(keep, rows)]
 
 
 def repetition_pairs(instances: Sequence[Instance], visible_ids: set[int], radius: float) -> list[tuple[int, int]]:

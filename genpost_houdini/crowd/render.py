@@ -15,6 +15,7 @@ each person; comp: plate * (1 - shadow), then the crowd over).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -219,12 +220,22 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
             continue
         # Finished pixels: opaque, and their crowd_id and Z already final.
         done = (acc[y0:y1, x0:x1] >= OPAQUE) & strong2d[y0:y1, x0:x1]
-        if done.all():
-            continue  # hidden behind people already drawn
+        n_done = int(np.count_nonzero(done))
         bw = x1 - x0
-        xs = np.arange(x0, x1, dtype=np.float32)[None, :]
-        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         n_pix = (y1 - y0) * bw
+        if n_done == n_pix:
+            continue  # hidden behind people already drawn
+        if n_done * 4 > n_pix:
+            # Largely hidden: the card's maths only at the pixels still open (a flat list).
+            todo = np.flatnonzero(~done)
+            xs = (x0 + todo % bw).astype(np.float32)
+            ys = (y0 + todo // bw).astype(np.float32)
+            open_px = None
+        else:
+            todo = None
+            xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+            ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+            open_px = ~done
         # Pick n_sub of the shutter samples evenly (all share the centre frame's sprite).
         chosen = [samples[int(round(q))] for q in np.linspace(0, len(samples) - 1, n_sub)] if n_sub > 1 else [
             min(samples, key=lambda s: abs(s[1]))]
@@ -249,16 +260,24 @@ def render_cards(cards: Sequence[Card], views: Sequence["CameraView"], times: Se
             s = np.where(ok, np.float32((pt - origin) @ card.normal) / np.where(ok, denom, np.float32(1.0)), np.float32(-1.0))
             a = np.float32((origin - pt) @ card.right) + s * (dr[0] * xs + dr[1] * ys + dr[2])
             b = np.float32((origin - pt) @ up) + s * (du[0] * xs + du[1] * ys + du[2])
+            s, a, b = s.ravel(), a.ravel(), b.ravel()
             if v is centre or z_centre is None:
-                z_centre = s.ravel()
-            inside = np.flatnonzero(ok & (s > 1e-3) & (a >= left) & (a <= right_e) & (b >= bottom) & (b <= top)
-                                    & ~done)
-            if not len(inside):
+                if todo is None:
+                    z_centre = s
+                else:  # pixels not computed are finished: their Z is never used
+                    z_centre = np.full(n_pix, -1.0, np.float32)
+                    z_centre[todo] = s
+            keep = ok.ravel() & (s > 1e-3) & (a >= left) & (a <= right_e) & (b >= bottom) & (b <= top)
+            if open_px is not None:
+                keep &= open_px.ravel()
+            sel = np.flatnonzero(keep)
+            if not len(sel):
                 continue
-            sx = ax + a.ravel()[inside] / card.scale
+            inside = sel if todo is None else todo[sel]  # indices in the card's box
+            sx = ax + a[sel] / card.scale
             if card.flip:
                 sx = w - 1 - sx
-            sy = card.anchor[1] - b.ravel()[inside] / card.scale
+            sy = card.anchor[1] - b[sel] / card.scale
             # Only where the person is (the rest of the card samples exactly zero).
             hit = card.cover[np.clip(np.rint(sy), 0, h - 1).astype(np.intp), np.clip(np.rint(sx), 0, w - 1).astype(np.intp)]
             inside, sx, sy = inside[hit], sx[hit], sy[hit]
@@ -358,10 +377,26 @@ def render_frame(layout: "CrowdLayout", sources: Sequence["CrowdSource"], matric
                  frame: int, views: Sequence["CameraView"], times: Sequence[float], up: np.ndarray,
                  set_depth: np.ndarray | None, look: "Look",
                  exposure: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """All channels of one frame: the crowd (:func:`render_cards`) and its ``shadow``."""
+    """All channels of one frame: the crowd (:func:`render_cards`) and its ``shadow``, the
+    shadows on a second thread while the cards composite (both are numpy work that releases
+    the GIL; neither depends on the other, so the pixels are the same as one after the other).
+    An interrupt (SIGINT/SIGTERM, raised in this thread) cancels the shadows at their next
+    chunk."""
+    from concurrent.futures import ThreadPoolExecutor
+
     centre = views[len(views) // 2]
     cards, _ = build_cards(layout, sources, matrices, frame, centre, up, look, exposure)
-    channels = render_cards(cards, views, times, up, set_depth, look)
     casters = [ShadowCaster(c.position, c.inst, c.scale, c.fade) for c in cards]
-    channels["shadow"] = render_shadows(casters, sources, layout, frame, centre, up, set_depth, look)
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genpost-shadow")
+    try:
+        shadow = pool.submit(render_shadows, casters, sources, layout, frame, centre, up, set_depth, look,
+                             cancelled=cancel.is_set)
+        channels = render_cards(cards, views, times, up, set_depth, look)
+        channels["shadow"] = shadow.result()
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return channels

@@ -21,15 +21,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
+
+from ..imageio.policy import valid_depth
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..shot.camera import CameraView
     from .look import Look
     from .placement import CrowdLayout, Instance
     from .sources import CrowdSource
+
+
+class Cancelled(Exception):
+    """The caller gave up on this frame's shadows (an interrupt on the rendering thread)."""
+
 
 #: Cast shadows longer than this many person heights are cut (a grazing light).
 MAX_SHADOW_LENGTH = 4.0
@@ -59,8 +66,9 @@ def _box_pixels(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray
 
 def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSource"], layout: "CrowdLayout",
                    frame: int, view: "CameraView", up: np.ndarray, set_depth: np.ndarray | None,
-                   look: "Look") -> np.ndarray:
-    """(H, W) float32 shadow density in [0, 1].
+                   look: "Look", *, cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+    """(H, W) float32 shadow density in [0, 1]; ``cancelled`` (checked between chunks) ends
+    the work early with :class:`Cancelled`.
 
     All casters at once: the receivers' world offsets are affine in the pixel times the depth,
     so each field (``depth * m . (x, y, 1)``) is computed once per frame over the region the
@@ -142,7 +150,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
     uy0, uy1 = int(by0[by1 > by0].min()), int(by1[by1 > by0].max())
     uw = ux1 - ux0
     d = set_depth[uy0:uy1, ux0:ux1].astype(np.float64)
-    valid = (np.isfinite(d) & (d > 0) & (d < 1e16)).ravel()
+    valid = valid_depth(d).ravel()  # finite, > 0, nearer than imageio.policy.NO_HIT_DEPTH
     d = np.where(valid.reshape(d.shape), d, np.nan)
     gx = np.arange(ux0, ux1, dtype=np.float64)[None, :]
     gy = np.arange(uy0, uy1, dtype=np.float64)[:, None]
@@ -154,28 +162,33 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
     g1, g2 = field(e1), field(e2)
     fp = [f.ravel() for f in _footprint(g1, g2)]
     g1, g2, gup = g1.ravel(), g2.ravel(), field(up).ravel()
-    log_keep = np.zeros(height * width)
+    uh = uy1 - uy0
+    log_keep = np.zeros(uh * uw)  # over the union of the boxes, indexed like the fields
 
-    def accumulate(gidx: np.ndarray, shade: np.ndarray) -> None:
+    def accumulate(ui: np.ndarray, shade: np.ndarray) -> None:
         nonlocal log_keep
         live = shade > 0
         if live.any():
-            log_keep += np.bincount(gidx[live], weights=np.log1p(-np.minimum(shade[live], 1.0 - 1e-7)),
-                                    minlength=height * width)
+            log_keep += np.bincount(ui[live], weights=np.log1p(-np.minimum(shade[live], 1.0 - 1e-7)),
+                                    minlength=uh * uw)
 
-    # Contact: a soft disc under the feet, filtered by each pixel's footprint.
-    k, ys, xs = _box_pixels(nx0, nx1, ny0, ny1)
-    ui = (ys - uy0) * uw + (xs - ux0)
-    ok = valid[ui]
-    k, ys, xs, ui = k[ok], ys[ok], xs[ok], ui[ok]
+    # Contact: a soft disc under the feet, filtered by each pixel's footprint (casters in chunks
+    # of about CHUNK_PIXELS receiver pixels).
     c1, c2, cu = rel0 @ e1, rel0 @ e2, rel0 @ up  # each caster's constants
-    if len(k):
+    for sel in _chunks((nx1 - nx0) * (ny1 - ny0), cancelled):
+        k, ys, xs = _box_pixels(nx0[sel], nx1[sel], ny0[sel], ny1[sel])
+        k = sel[k]
+        ui = (ys - uy0) * uw + (xs - ux0)
+        ok = valid[ui]
+        k, ys, xs, ui = k[ok], ys[ok], xs[ok], ui[ok]
+        if not len(k):
+            continue
         f1 = c1[k] + g1[ui]
         f2 = c2[k] + g2[ui]
         hg = cu[k] + gup[ui]
         disc = _filtered_disc(np.stack([f1, f2], axis=1), [f[ui] for f in fp], 0.26 * scale[k])
         contact = look.contact_density * disc * np.clip(1.0 - np.abs(hg) / (0.3 * scale[k]), 0.0, 1.0)
-        accumulate(ys * width + xs, fade[k] * np.clip(contact, 0.0, 1.0))
+        accumulate(ui, fade[k] * np.clip(contact, 0.0, 1.0))
 
     if cast:
         gn, gr = field(n_light).ravel(), field(r_light).ravel()
@@ -186,6 +199,8 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         anchor = np.zeros((n, 2))
         cscale = np.array([c.scale for c in casters], np.float64)
         for i, c in enumerate(casters):
+            if not i % 256:
+                _check(cancelled)
             el = sources[c.inst.source].element
             assert el is not None
             angle = view_angle(np.asarray(c.inst.heading, np.float64), n_light, up)
@@ -193,6 +208,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
             key[i] = atlas_keys.setdefault((c.inst.source, clip.frame(_counter(layout, c.inst, frame))), len(atlas_keys))
             anchor[i] = el.anchor
         items = sorted(atlas_keys.items(), key=lambda kv: kv[1])
+        _check(cancelled)
         alphas = [np.asarray(sources[s].sprites[f][..., 3], np.float32) for (s, f), _ in items]
         covers = [sources[s].cover(f) for (s, f), _ in items]
         sizes = np.array([a.shape for a in alphas], np.int64)  # (h, w) per key
@@ -202,12 +218,7 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
         denom = float(to_light @ n_light)
         lr, lu = float(to_light @ r_light), float(to_light @ up)
         cn, cr = rel0 @ n_light, rel0 @ r_light
-        area = (bx1 - bx0) * (by1 - by0)
-        start = 0
-        while start < n:  # casters in chunks of about CHUNK_PIXELS receiver pixels
-            stop = start + max(1, int(np.searchsorted(np.cumsum(area[start:]), CHUNK_PIXELS)))
-            sel = np.arange(start, min(stop, n))
-            start = int(sel[-1]) + 1
+        for sel in _chunks((bx1 - bx0) * (by1 - by0), cancelled):  # casters in chunks of ~CHUNK_PIXELS receivers
             k, ys, xs = _box_pixels(bx0[sel], bx1[sel], by0[sel], by1[sel])
             k = sel[k]
             ui = (ys - uy0) * uw + (xs - ux0)
@@ -227,13 +238,33 @@ def render_shadows(casters: Sequence[ShadowCaster], sources: Sequence["CrowdSour
                                          * w[inside] + np.clip(np.rint(sx[inside]), 0, w[inside] - 1).astype(np.int64)]
             if not inside.any():
                 continue
-            k, ys, xs, tau, sx, sy = k[inside], ys[inside], xs[inside], tau[inside], sx[inside], sy[inside]
+            k, ui, tau, sx, sy = k[inside], ui[inside], tau[inside], sx[inside], sy[inside]
             h, w, off = h[inside], w[inside], off[inside]
             occ = _bilinear_atlas(atlas, off, h, w, sx, sy)
             # Penumbra: the farther from the caster, the softer (and the weaker).
             blur = np.clip(tau * soft / (0.05 * scale[k]), 0.0, 4.0)
-            accumulate(ys * width + xs, fade[k] * look.shadow_density * occ / (1.0 + 0.35 * blur))
-    return (1.0 - np.exp(log_keep)).reshape(height, width).astype(np.float32)
+            accumulate(ui, fade[k] * look.shadow_density * occ / (1.0 + 0.35 * blur))
+    out = np.zeros((height, width), np.float32)
+    out[uy0:uy1, ux0:ux1] = (1.0 - np.exp(log_keep)).reshape(uh, uw)
+    return out
+
+
+def _check(cancelled: Callable[[], bool] | None) -> None:
+    if cancelled is not None and cancelled():
+        raise Cancelled()
+
+
+def _chunks(area: np.ndarray, cancelled: Callable[[], bool] | None) -> Iterator[np.ndarray]:
+    """Caster indices in runs whose boxes hold about :data:`CHUNK_PIXELS` pixels together (at
+    least one caster each); :class:`Cancelled` between runs once ``cancelled()``."""
+    start, n = 0, len(area)
+    cum = np.cumsum(area)
+    while start < n:
+        _check(cancelled)
+        base = int(cum[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(cum, base + CHUNK_PIXELS, side="right")), start + 1)
+        yield np.arange(start, min(stop, n))
+        start = stop
 
 
 def _bilinear_atlas(atlas: np.ndarray, off: np.ndarray, h: np.ndarray, w: np.ndarray, x: np.ndarray,

@@ -308,30 +308,39 @@ def separate_neighbours(source: np.ndarray, colourway: np.ndarray, bucket: np.nd
     pairs (i, j) of neighbours. Returns (colourway, bucket, pairs still sharing a key)."""
     n = len(source)
     colourway, bucket = colourway.copy(), bucket.copy()
-    nbrs: list[list[int]] = [[] for _ in range(n)]
-    for i, j in zip(*pairs):
-        nbrs[int(i)].append(int(j))
-        nbrs[int(j)].append(int(i))
+    src = np.asarray(source, np.int64)
+    pi, pj = (np.asarray(p, np.int64) for p in pairs)
+    if not len(pi):
+        return colourway, bucket, 0
     cw = max(1, colourways)
-    for i in range(n):
-        near = nbrs[i]
-        if not near:
-            continue
-        looks = {(int(source[j]), int(colourway[j])) for j in near}
-        keys = {(int(source[j]), int(colourway[j]), int(bucket[j])) for j in near}
-        if (int(source[i]), int(colourway[i])) in looks:
+    # Integer codes for (source, colourway) and (source, colourway, bucket).
+    nc = max(cw, int(colourway.max()) + 1)
+    nb = max(buckets, int(bucket.max()) + 1)
+    # Neighbour lists (CSR): person i's neighbours are nbr[ptr[i]:ptr[i + 1]].
+    ends = np.concatenate([pi, pj])
+    order = np.argsort(ends, kind="stable")
+    nbr = np.concatenate([pj, pi])[order]
+    ptr = np.searchsorted(ends[order], np.arange(n + 1))
+    for i in np.flatnonzero(ptr[1:] > ptr[:-1]).tolist():
+        near = nbr[ptr[i]:ptr[i + 1]]
+        near_look = src[near] * nc + colourway[near]
+        looks = set(near_look.tolist())
+        keys = set((near_look * nb + bucket[near]).tolist())
+        s_i = int(src[i]) * nc
+        if s_i + int(colourway[i]) in looks:
             for step in range(1, cw):
                 k = (int(colourway[i]) + step) % cw
-                if (int(source[i]), k) not in looks:
+                if s_i + k not in looks:
                     colourway[i] = k
                     break
-        if (int(source[i]), int(colourway[i]), int(bucket[i])) in keys:
+        look_i = (s_i + int(colourway[i])) * nb
+        if look_i + int(bucket[i]) in keys:
             for step in range(1, buckets):
                 b = (int(bucket[i]) + step) % buckets
-                if (int(source[i]), int(colourway[i]), b) not in keys:
+                if look_i + b not in keys:
                     bucket[i] = b
                     break
-    left = sum(1 for i, j in zip(*pairs) if (source[i], colourway[i], bucket[i]) == (source[j], colourway[j], bucket[j]))
+    left = int(np.count_nonzero((src[pi] == src[pj]) & (colourway[pi] == colourway[pj]) & (bucket[pi] == bucket[pj])))
     return colourway, bucket, left
 
 

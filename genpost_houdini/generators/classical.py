@@ -23,7 +23,8 @@ from ..errors import BadInputError, UsageError
 from ..progress import ProgressFn
 from ..seeds import frame_seed
 from .base import GenerationRequest, enforce_result
-from .facade import PRIOR_RANGE, VERTICAL_COS, camera_from_options, continue_facades
+from .facade import PRIOR_RANGE, continue_facades
+from .facade_geometry import VERTICAL_COS, camera_from_options
 from .patchmatch import QUALITY, CompletionParams, complete
 
 #: Options a request (``request.options``) or the constructor may set.
@@ -76,6 +77,8 @@ class ClassicalGenerator:
 
     name = "classical"
     temporal = False
+    #: No weights: a --model given with this generator is refused by the registry (exit 2).
+    takes_model = False
     description = "depth-guided PatchMatch completion that continues the plate's texture; no weights"
     #: What it takes for granted (``genpost generators`` prints these; README repeats them).
     assumptions = (

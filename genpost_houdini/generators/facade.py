@@ -24,252 +24,33 @@ Per building-sized piece of each facade plane:
 Copies read a blurred level as wide as the filled pixel's footprint (no aliasing when a far
 facade is textured from a near one). What this stage leaves (non-vertical surfaces, far or
 no-hit pixels, pieces without a period) is PatchMatch's. Vectorised numpy; no randomness.
+
+Modules: :mod:`.facade_geometry` (the frame's world points, normals, footprints; same-surface
+sampling), :mod:`.facade_period` (the period search); this one splits facades into pieces,
+picks each piece's period and copies storeys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Optional
 
 import numpy as np
 
-from ..errors import BadInputError
-from ..geometry.projection import backproject, project
-from ..imageio.policy import valid_depth
-from ..shot.camera import CameraView
+from ..conditioning.morphology import box_sum
+from .facade_geometry import FrameCamera, Geometry, blur_pyramid, geometry, nearest_ok, sample_at
+from .facade_period import estimate_period
+from .patch_features import to_feature
 
-#: The option keys a job passes to describe the camera (all or none).
-CAMERA_KEYS = ("depth_metric", "K", "world_to_camera", "world_up")
-#: |normal . up| below this: a vertical surface.
-VERTICAL_COS = 0.25
 #: Fraction of a period below a short band's top that is copied (the rest is mirrored).
 REPEAT_BAND = 0.6
+
 #: Storey heights the bay-spacing prior may give, in scene units (metres: the Solaris default).
 #: Only a sanity bound on the prior; measured vertical periods are not limited by it.
 PRIOR_RANGE = (2.0, 6.0)
+
 #: A vertical period must match at least this well (self-difference / unrelated pixels').
 VERTICAL_MAX_SCORE = 0.5
-_LOG_EPS = 2.0**-7
-
-
-@dataclass(frozen=True)
-class FrameCamera:
-    """One frame's camera: metric depth (H, W) (inf = no hit), K (3, 3), world-to-camera (4, 4), up (3,)."""
-
-    depth: np.ndarray
-    K: np.ndarray
-    world_to_camera: np.ndarray
-    up: np.ndarray
-
-    @property
-    def view(self) -> CameraView:
-        """The camera as a :class:`~genpost_houdini.shot.camera.CameraView` (OpenCV axes,
-        pixel centres at integers) for :mod:`genpost_houdini.geometry`."""
-        h, w = self.depth.shape
-        return CameraView(K=self.K, world_to_camera=self.world_to_camera, width=w, height=h)
-
-
-def camera_from_options(options: Mapping[str, Any], count: int, shape: tuple[int, int]) -> Optional[list[FrameCamera]]:
-    """Per-frame cameras from a request's options; None when the request carries no camera.
-
-    Raises BadInputError when only some of :data:`CAMERA_KEYS` are given or shapes disagree.
-    """
-    present = [k for k in CAMERA_KEYS if options.get(k) is not None]
-    if not present:
-        return None
-    if len(present) != len(CAMERA_KEYS):
-        missing = [k for k in CAMERA_KEYS if k not in present]
-        raise BadInputError(f"classical generator: camera options incomplete, missing {', '.join(missing)}")
-    h, w = shape
-    depth = np.asarray(options["depth_metric"], dtype=np.float32)
-    K = np.asarray(options["K"], dtype=np.float64)
-    w2c = np.asarray(options["world_to_camera"], dtype=np.float64)
-    up = np.asarray(options["world_up"], dtype=np.float64).reshape(-1)
-    for name, arr, want in (("depth_metric", depth, (count, h, w)), ("K", K, (count, 3, 3)),
-                            ("world_to_camera", w2c, (count, 4, 4))):
-        if arr.shape != want:
-            raise BadInputError(f"classical generator: option {name} has shape {arr.shape}, expected {want}")
-    if up.shape != (3,) or not np.isfinite(up).all() or np.linalg.norm(up) < 1e-9:
-        raise BadInputError(f"classical generator: option world_up must be a non-zero 3-vector, got {up!r}")
-    if not (np.isfinite(K).all() and np.isfinite(w2c).all()):
-        raise BadInputError("classical generator: K or world_to_camera holds NaN or inf")
-    for i in range(count):
-        if abs(np.linalg.det(K[i])) < 1e-12 or abs(np.linalg.det(w2c[i][:3, :3])) < 1e-12:
-            raise BadInputError(f"classical generator: frame index {i}: K or world_to_camera is singular")
-    up = up / np.linalg.norm(up)
-    return [FrameCamera(depth[i], K[i], w2c[i], up) for i in range(count)]
-
-
-# --- geometry -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Geometry:
-    world: np.ndarray  # (H, W, 3) float64, NaN where no hit
-    valid: np.ndarray  # finite depth
-    vertical: np.ndarray  # on a (near-)vertical surface
-    normal: np.ndarray  # (H, W, 3)
-    footprint: np.ndarray  # world size of a pixel (H, W), inf where unknown
-    height: np.ndarray  # X . up
-    up: np.ndarray
-
-
-def _smaller_diff(a: np.ndarray, axis: int) -> np.ndarray:
-    """Per pixel, the forward or backward difference along ``axis``, whichever is shorter
-    (so a depth edge on one side does not bend the normal); NaN where neither exists."""
-    d = np.diff(a, axis=axis)
-    pad_shape = list(a.shape)
-    pad_shape[axis] = 1
-    nan = np.full(pad_shape, np.nan)
-    fwd = np.concatenate([d, nan], axis=axis)
-    bwd = np.concatenate([nan, d], axis=axis)
-    nf = np.linalg.norm(fwd, axis=-1)
-    nb = np.linalg.norm(bwd, axis=-1)
-    use_b = np.isnan(nf) | (nb < nf)
-    return np.where(use_b[..., None], bwd, fwd)
-
-
-def geometry(cam: FrameCamera) -> _Geometry:
-    """World points, normals, pixel footprints and heights of one frame."""
-    valid = valid_depth(cam.depth)
-    world = backproject(cam.depth, cam.view, dtype=np.float64)
-    du = _smaller_diff(world, 1)
-    dv = _smaller_diff(world, 0)
-    n = np.cross(du, dv)
-    nn = np.linalg.norm(n, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n = n / nn[..., None]
-        cos_up = np.abs(n @ cam.up)
-    vertical = valid & np.isfinite(cos_up) & (cos_up < VERTICAL_COS)
-    foot = np.fmax(np.linalg.norm(du, axis=-1), np.linalg.norm(dv, axis=-1))
-    foot = np.where(np.isfinite(foot), foot, np.inf)
-    return _Geometry(world=world, valid=valid, vertical=vertical, normal=n, footprint=foot,
-                     height=world @ cam.up, up=cam.up)
-
-
-def _project(cam: FrameCamera, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3) world points -> pixel (u, v) float, NaN behind the camera."""
-    uv, _ = project(pts, cam.view)
-    return uv[:, 0], uv[:, 1]
-
-
-def _same_surface_at(g: _Geometry, ok_src: np.ndarray, pts: np.ndarray, yy: np.ndarray, xx: np.ndarray,
-                     slack: float) -> np.ndarray:
-    """Whether integer pixels (yy, xx) are usable sources whose world point lies near ``pts``."""
-    h, w = ok_src.shape
-    inb = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-    yc, xc = np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)
-    ok = inb & ok_src[yc, xc]
-    dist = np.linalg.norm(g.world[yc, xc] - pts, axis=-1)
-    tol = slack * g.footprint[yc, xc]
-    return ok & (dist < tol)
-
-
-def _nearest_ok(cam: FrameCamera, g: _Geometry, ok_src: np.ndarray, pts: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(whether the nearest pixel of each projected point is a source on its surface, row, col)."""
-    uu, vv = _project(cam, pts)
-    fin = np.isfinite(uu) & np.isfinite(vv)
-    xx = np.where(fin, np.rint(np.where(fin, uu, 0)), -1).astype(np.int64)
-    yy = np.where(fin, np.rint(np.where(fin, vv, 0)), -1).astype(np.int64)
-    return _same_surface_at(g, ok_src, pts, yy, xx, 1.5) & fin, yy, xx
-
-
-# --- period -----------------------------------------------------------------------------------
-
-
-def _shift_scores(cam: FrameCamera, g: _Geometry, feat: np.ndarray, ok_src: np.ndarray, sy: np.ndarray,
-                  sx: np.ndarray, direction: np.ndarray, periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean |feature difference| between samples and their shifts by -p * direction, and the
-    number of pairs that landed on the same surface, per candidate period."""
-    pts = g.world[sy, sx]
-    fs = feat[sy, sx]
-    scores = np.full(periods.size, np.inf)
-    counts = np.zeros(periods.size, dtype=np.int64)
-    for i, p in enumerate(periods):
-        q = pts - p * direction
-        ok, yy, xx = _nearest_ok(cam, g, ok_src, q)
-        if ok.sum() == 0:
-            continue
-        d = np.abs(fs[ok] - feat[yy[ok], xx[ok]]).mean()
-        scores[i], counts[i] = d, int(ok.sum())
-    return scores, counts
-
-
-def _pick_period(periods: np.ndarray, scores: np.ndarray, counts: np.ndarray, baseline: float,
-                 min_pairs: int, max_score: float = 0.7, min_dip: float = 0.12) -> Optional[tuple[float, float]]:
-    """(period, normalised score) of the smallest period at a clear dip of the curve, or None."""
-    s = np.where(counts >= min_pairs, scores / max(baseline, 1e-9), np.inf)
-    good: list[int] = []
-    running_max = -np.inf
-    for i in range(s.size):
-        if np.isfinite(s[i]):
-            left = s[i - 1] if i > 0 else np.inf
-            right = s[i + 1] if i + 1 < s.size else np.inf
-            if s[i] <= left and s[i] <= right and s[i] < max_score and running_max >= s[i] + min_dip:
-                good.append(i)
-            running_max = max(running_max, s[i])
-    if not good:
-        return None
-    best = min(s[i] for i in good)
-    for i in good:  # smallest period that is nearly as good: a fundamental, not a multiple
-        if s[i] <= best + 0.05:
-            return float(periods[i]), float(s[i])
-    return None
-
-
-def _samples(mask: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.nonzero(mask)
-    if ys.size > limit:
-        take = np.linspace(0, ys.size - 1, limit).astype(np.int64)
-        ys, xs = ys[take], xs[take]
-    return ys, xs
-
-
-def estimate_period(cam: FrameCamera, g: _Geometry, feat: np.ndarray, ok_src: np.ndarray,
-                    direction: np.ndarray, lo: float, hi: float, samples: int = 3000,
-                    max_score: float = 0.7) -> Optional[tuple[float, float]]:
-    """(period, score) of the known texture along ``direction`` (a (3,) vector or (H, W, 3) field) in
-    [lo, hi] world units, or None when there is no clear one (no dip of the self-difference,
-    relative to that of unrelated pixels, below ``max_score``). Coarse log grid, then refined."""
-    if not hi > lo > 0:
-        return None
-    sy, sx = _samples(ok_src, samples)
-    if sy.size < 100:
-        return None
-    dirs = direction[sy, sx] if direction.ndim == 3 else direction
-    fs = feat[sy, sx]
-    perm = np.roll(np.arange(sy.size), sy.size // 2 + 1)
-    baseline = float(np.abs(fs - fs[perm]).mean())
-    min_pairs = max(60, sy.size // 20)
-    periods = np.exp(np.arange(np.log(lo), np.log(hi), np.log(1.025)))
-    if periods.size < 3:
-        return None
-
-    def scores_for(ps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _shift_scores(cam, g, feat, ok_src, sy, sx, dirs, ps)
-
-    scores, counts = scores_for(periods)
-    picked = _pick_period(periods, scores, counts, baseline, min_pairs, max_score=max_score)
-    if picked is None:
-        return None
-    p, score = picked
-    # refine on a fine grid: bilinear samples, the same pairs for every candidate
-    fine = p * np.linspace(0.975, 1.025, 21)
-    pts = g.world[sy, sx]
-    src = np.where(ok_src[..., None], feat, 0.0)
-    diffs = np.full((fine.size, sy.size), np.nan)
-    for i, pf in enumerate(fine):
-        acc, wsum = _sample(src, ok_src, cam, g, pts - pf * dirs)
-        good = wsum > 0.9
-        diffs[i, good] = np.abs(fs[good] - acc[good] / wsum[good, None]).mean(axis=1)
-    common = np.isfinite(diffs).all(axis=0)
-    if common.sum() < min_pairs:
-        return p, score
-    return float(fine[int(np.argmin(diffs[:, common].mean(axis=1)))]), score
-
-
-# --- continuation ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -284,8 +65,6 @@ class FacadeResult:
 
 def _high_pass(feat: np.ndarray, known: np.ndarray, r: int = 6) -> np.ndarray:
     """Log colour minus its local mean over known pixels: texture, not a building's tint or light."""
-    from ..conditioning.morphology import box_sum
-
     kf = known.astype(np.float32)
     mean = box_sum(feat * kf[..., None], r) / np.maximum(box_sum(kf, r), 1.0)[..., None]
     hp = np.where(known[..., None], feat - mean, 0.0)
@@ -294,7 +73,7 @@ def _high_pass(feat: np.ndarray, known: np.ndarray, r: int = 6) -> np.ndarray:
     return np.where(known[..., None], smooth, 0.0).astype(np.float32)
 
 
-def _chunk_ids(g: _Geometry, n: np.ndarray, mask: np.ndarray, length: float, offset_bin: float) -> np.ndarray:
+def _chunk_ids(g: Geometry, n: np.ndarray, mask: np.ndarray, length: float, offset_bin: float) -> np.ndarray:
     """(H, W) int64 chunk id of ``mask`` pixels (-1 elsewhere): facade plane (normal azimuth in
     8 bins, offset in ``offset_bin`` bins) and a stretch of ``length`` along it, so each building-sized
     piece gets its own period."""
@@ -363,7 +142,7 @@ def continue_facades(linear: np.ndarray, known: np.ndarray, fill: np.ndarray, no
     targets = fill & g.vertical & near & np.isfinite(g.footprint)
     if ok_src.sum() < 200 or not targets.any():
         return none
-    feat = _high_pass(np.log2(np.maximum(out, 0.0) + _LOG_EPS).astype(np.float32), known)
+    feat = _high_pass(to_feature(out), known)
     hk = g.height[ok_src]
     lo_h, hi_h = np.percentile(hk, [1, 99])
     extent = float(hi_h - lo_h)
@@ -373,7 +152,7 @@ def continue_facades(linear: np.ndarray, known: np.ndarray, fill: np.ndarray, no
     along = np.cross(cam.up, normal)
     along /= np.maximum(np.linalg.norm(along, axis=-1, keepdims=True), 1e-12)
     ids = _chunk_ids(g, normal, ok_src | targets, 1.6 * extent, 0.3 * extent)
-    pyramid = _pyramid(out, ok_src)
+    pyramid = blur_pyramid(out, ok_src)
     periods: list[float] = []
     modes: list[str] = []
     donors: list[_Donor] = []
@@ -424,7 +203,7 @@ def continue_facades(linear: np.ndarray, known: np.ndarray, fill: np.ndarray, no
     return FacadeResult(out, filled, float(np.median(periods)), mode)
 
 
-def _piece_period(cam: FrameCamera, g: _Geometry, feat: np.ndarray, src: np.ndarray, along: np.ndarray
+def _piece_period(cam: FrameCamera, g: Geometry, feat: np.ndarray, src: np.ndarray, along: np.ndarray
                   ) -> Optional[tuple[float, Optional[float], str, Optional[float]]]:
     """(period, repeat band or None, mode, bay or None) of one facade piece, or None.
 
@@ -471,7 +250,7 @@ def _nearest_donor(donors: list[_Donor], pts: np.ndarray, normals: np.ndarray, u
 
 
 def _transfer(out: np.ndarray, filled: np.ndarray, orphans: np.ndarray, ok_src: np.ndarray, normal: np.ndarray,
-              cam: FrameCamera, g: _Geometry, donors: list[_Donor], max_steps: int, pyramid: np.ndarray) -> None:
+              cam: FrameCamera, g: Geometry, donors: list[_Donor], max_steps: int, pyramid: np.ndarray) -> None:
     """Texture orphan facade pixels from the nearest donor piece facing the same way."""
     ty, tx = np.nonzero(orphans & ~filled)
     if ty.size == 0:
@@ -496,53 +275,7 @@ def _transfer(out: np.ndarray, filled: np.ndarray, orphans: np.ndarray, ok_src: 
         filled[ty[idx[done]], tx[idx[done]]] = True
 
 
-def _sample(src: np.ndarray, ok_src: np.ndarray, cam: FrameCamera, g: _Geometry, q: np.ndarray,
-            foot: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear colour at world points ``q`` (N, 3) from known pixels of the same surface:
-    (colour sums (N, 3), weight sums (N,)); the colour is sums / weights where weights > 0.
-
-    ``src`` is (H, W, C) or a pyramid (L, H, W, C) of ever wider blurs (:func:`_pyramid`); with
-    ``foot`` (N,), the world size of the pixel being filled, a level as wide as that footprint
-    is read, so a distant facade copied from a near one does not alias.
-    """
-    h, w = ok_src.shape
-    uu, vv = _project(cam, q)
-    fin = np.isfinite(uu) & np.isfinite(vv)
-    uu, vv = np.where(fin, uu, -10.0), np.where(fin, vv, -10.0)
-    x0, y0 = np.floor(uu).astype(np.int64), np.floor(vv).astype(np.int64)
-    fx, fy = uu - x0, vv - y0
-    pyr = src if src.ndim == 4 else src[None]
-    level = np.zeros(q.shape[0], dtype=np.int64)
-    if foot is not None and pyr.shape[0] > 1:
-        ratio = foot / g.footprint[np.clip(y0, 0, h - 1), np.clip(x0, 0, w - 1)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            level = np.clip(np.floor(np.log2(np.where(ratio > 1, ratio, 1.0))), 0, pyr.shape[0] - 1).astype(np.int64)
-    acc = np.zeros((q.shape[0], pyr.shape[-1]))
-    wsum = np.zeros(q.shape[0])
-    for dy, dx, wt in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
-        yy, xx = y0 + dy, x0 + dx
-        ok = _same_surface_at(g, ok_src, q, yy, xx, 2.5) & fin
-        wt = np.where(ok, wt, 0.0)
-        acc += wt[:, None] * pyr[level, np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)]
-        wsum += wt
-    return acc, wsum
-
-
-def _pyramid(image: np.ndarray, ok: np.ndarray, levels: int = 4) -> np.ndarray:
-    """(levels, H, W, 3) float32: ``image`` where ``ok``, then box blurs over ``ok`` pixels
-    of radius 1, 2, 4, ... (level k: about 2**k pixels wide)."""
-    from ..conditioning.morphology import box_sum
-
-    okf = ok.astype(np.float32)
-    base = np.where(ok[..., None], image, 0.0).astype(np.float32)
-    out = [base]
-    for k in range(1, levels):
-        r = 2 ** (k - 1)
-        out.append((box_sum(base, r) / np.maximum(box_sum(okf, r), 1.0)[..., None]).astype(np.float32))
-    return np.stack(out)
-
-
-def _unseen_storey(src: np.ndarray, ok_src: np.ndarray, cam: FrameCamera, g: _Geometry, above: np.ndarray,
+def _unseen_storey(src: np.ndarray, ok_src: np.ndarray, cam: FrameCamera, g: Geometry, above: np.ndarray,
                    lo: np.ndarray, hi: np.ndarray, period: float, band: float, foot: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Colour for points ``above`` the band's top, in the part of a storey the band never shows.
@@ -554,17 +287,17 @@ def _unseen_storey(src: np.ndarray, ok_src: np.ndarray, cam: FrameCamera, g: _Ge
     """
     for _ in range(6):
         mid = 0.5 * (lo + hi)
-        known_mid, _, _ = _nearest_ok(cam, g, ok_src, mid)
+        known_mid, _, _ = nearest_ok(cam, g, ok_src, mid)
         lo = np.where(known_mid[:, None], mid, lo)
         hi = np.where(known_mid[:, None], hi, mid)
     e = (above - lo) @ cam.up  # height above the top
     unseen = (1.0 - band) * period
     below_top = lo - e[:, None] * cam.up
     above_bottom = lo - (band * period - (unseen - e))[:, None] * cam.up
-    return _sample(src, ok_src, cam, g, np.where((e < 0.5 * unseen)[:, None], below_top, above_bottom), foot)
+    return sample_at(src, ok_src, cam, g, np.where((e < 0.5 * unseen)[:, None], below_top, above_bottom), foot)
 
 
-def _repeat(out: np.ndarray, ok_src: np.ndarray, pts: np.ndarray, cam: FrameCamera, g: _Geometry, period: float,
+def _repeat(out: np.ndarray, ok_src: np.ndarray, pts: np.ndarray, cam: FrameCamera, g: Geometry, period: float,
             band: Optional[float], max_steps: int, *, first: int, foot: np.ndarray, pyramid: np.ndarray,
             measured: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For world points (N, 3): the first ``X - n P up`` (n >= ``first``) on a known pixel of
@@ -588,14 +321,14 @@ def _repeat(out: np.ndarray, ok_src: np.ndarray, pts: np.ndarray, cam: FrameCame
         if todo.size == 0:
             break
         q = pts[todo] - n * step
-        acc, wsum = _sample(src, ok_src, cam, g, q, foot[todo])
+        acc, wsum = sample_at(src, ok_src, cam, g, q, foot[todo])
         hit = wsum > 0.25
         if band is not None and n > 0 and hit.any():
             # only the top of the band repeats: the point band * P above the source must not be known
             hi_idx = np.nonzero(hit)[0]
-            is_known, _, _ = _nearest_ok(cam, g, ok_src, q[hi_idx] + band * step)
+            is_known, _, _ = nearest_ok(cam, g, ok_src, q[hi_idx] + band * step)
             if measured:  # a column that shows 1.5 more storeys below is truly periodic
-                tall, _, _ = _nearest_ok(cam, g, ok_src, q[hi_idx] - 1.5 * step)
+                tall, _, _ = nearest_ok(cam, g, ok_src, q[hi_idx] - 1.5 * step)
                 is_known &= ~tall
             deep = hi_idx[is_known]
             failed[todo[deep]] = True

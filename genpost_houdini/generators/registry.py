@@ -202,6 +202,11 @@ def _checked(name: str, options: Mapping[str, Any]) -> _Loaded:
             raise UsageError(f"generator {name!r} does not accept options {sorted(options)}: {exc}") from None
         except ValueError:  # no signature available (builtins): let the call decide
             pass
+    if options.get("model") and loaded.factory is not None and getattr(loaded.factory, "takes_model", True) is False:
+        raise UsageError(
+            f"generator {name!r} takes no model, but a model was given ({options['model']}): choose a "
+            f"generator that loads one (--generator NAME, see `genpost generators`) or leave --model out"
+        )
     ok, reason = _availability(loaded, options)
     if not ok or loaded.factory is None:
         raise DependencyError(f"generator {name!r} is not available: {reason or 'unknown reason'}")

@@ -16,7 +16,12 @@ from ..errors import BadInputError
 CLASSICAL = "classical"
 #: Job parameters the builders below set from differently named node parameters (or derive);
 #: any other job parameter is taken from the node parameter of the same name (lop.passthrough_parms).
-MAPPED_PARAMS = frozenset({"stage", "frames", "out", "source", "source_matte", "no_consent_record"})
+MAPPED_PARAMS = frozenset({"stage", "frames", "out", "source", "source_matte", "no_consent_record", "facing", "look_at",
+                           "walk_direction", "light_direction", "shutter"})
+#: The Crowd Replicate LOP's Facing menu: its tokens, and which vector parameter each one reads.
+FACING_MODES = {"random": "", "camera": "", "direction": "facingdir", "point": "lookat"}
+#: Job value of ``shutter`` that means "the camera's shutter:open/close" (the CLI's default).
+CAMERA_SHUTTER = -1.0
 
 
 def _text(values: Mapping[str, Any], key: str) -> str:
@@ -65,8 +70,43 @@ def setext_params(values: Mapping[str, Any], stage_file: str | os.PathLike[str],
     return params
 
 
+def vector_text(value: Any, label: str = "vector", node: str = "node") -> str:
+    """``(1.0, 0.0, 0.5)`` -> ``"1,0,0.5"``: a vector parameter's value as the CLI's ``X,Y,Z``."""
+    try:
+        parts = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise BadInputError(f"{node}: '{label}' is not three numbers: {value!r}") from None
+    if len(parts) != 3:
+        raise BadInputError(f"{node}: '{label}' is not three numbers: {value!r}")
+    return ",".join(str(int(v)) if v.is_integer() else repr(v) for v in parts)
+
+
+def _crowd_look(values: Mapping[str, Any], node: str) -> dict[str, Any]:
+    """The crowd job parameters the LOP gives as a menu, toggles and vectors (facing, look_at,
+    walk_direction, light_direction, shutter), in the CLI's form; only those the node has."""
+    params: dict[str, Any] = {}
+    if "facingmode" in values:
+        mode = _text(values, "facingmode") or "random"
+        if mode not in FACING_MODES:
+            raise BadInputError(f"{node}: 'Facing' is {mode!r}; expected one of {', '.join(FACING_MODES)}")
+        if mode == "direction":
+            params["facing"] = vector_text(values.get("facingdir"), "Facing Direction", node)
+        else:
+            params["facing"] = mode if mode != "point" else "random"
+        if mode == "point":  # the CLI's --look-at, which overrides --facing
+            params["look_at"] = vector_text(values.get("lookat"), "Look At", node)
+    if values.get("usewalkdir"):
+        params["walk_direction"] = vector_text(values.get("walkdir"), "Walk Direction", node)
+    if values.get("uselightdir"):
+        params["light_direction"] = vector_text(values.get("lightdir"), "Light Direction", node)
+    if "usecamerashutter" in values:
+        params["shutter"] = CAMERA_SHUTTER if values["usecamerashutter"] else float(values.get("shutterframes", 0.5))
+    return params
+
+
 def crowd_params(values: Mapping[str, Any], stage_file: str | os.PathLike[str], node: str = "node") -> dict[str, Any]:
-    """Job parameters (CLI names) of a crowd job from the node's parameter values."""
+    """Job parameters (CLI names) of a crowd job from the node's parameter values (those the
+    node names like a job parameter are added by lop.passthrough_parms)."""
     params: dict[str, Any] = {
         "stage": os.fspath(stage_file),
         "region": _require(values, "region", "Region Prim", node),
@@ -83,6 +123,7 @@ def crowd_params(values: Mapping[str, Any], stage_file: str | os.PathLike[str], 
         params["source_matte"] = [_text(values, "sourcematte")]
     if values.get("noconsent"):
         params["no_consent_record"] = True
+    params.update(_crowd_look(values, node))
     return params
 
 

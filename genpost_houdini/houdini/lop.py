@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SETEXT_PARMS = ("camera", "stagefile", "plate", "depth", "extend", "framestart", "frameend", "generator",
                 "model", "prompt", "seed", "strength", "runtime", "outdir")
 CROWD_PARMS = ("camera", "region", "stagefile", "depth", "framestart", "frameend", "source", "sourcematte",
-               "count", "seed", "noconsent", "outdir")
+               "count", "seed", "noconsent", "outdir", "facingmode", "facingdir", "lookat", "usewalkdir", "walkdir",
+               "uselightdir", "lightdir", "usecamerashutter", "shutterframes")
 
 
 @dataclass(frozen=True)
@@ -383,7 +384,7 @@ def region_menu(kwargs: Mapping[str, Any]) -> list[str]:
 def on_generator_changed(kwargs: Mapping[str, Any]) -> None:
     """Callback: a diffusion generator needs the model environment; say so now if it is missing."""
     generator = kwargs["node"].parm("generator").eval()
-    if generator == jobs.CLASSICAL:
+    if generator in ("", jobs.CLASSICAL):  # the crowd's empty generator: no variants generated
         return
     try:
         env.genpost_command()

@@ -65,6 +65,12 @@ def check_lop(name: str, kind: str, shot: dict[str, Any], out: Path) -> str:
         if parm is None:
             raise CheckFailed(f"{node.path()} has no parameter {parm_name}")
         parm.set(value)
+    if kind == "crowd":  # a vector parameter and its toggle reach the job as the CLI's X,Y,Z
+        walkdir, toggle = node.parmTuple("walkdir"), node.parm("usewalkdir")
+        if walkdir is None or toggle is None:
+            raise CheckFailed(f"{node.path()} has no walkdir vector / usewalkdir toggle")
+        toggle.set(1)
+        walkdir.set((1.0, 0.0, 0.5))
     node.cook(force=True)
     before = _warnings(node)
     if not any("Press Generate" in w for w in before):
@@ -85,6 +91,9 @@ def check_lop(name: str, kind: str, shot: dict[str, Any], out: Path) -> str:
         raise CheckFailed(f"no prims of the {kind} job on the stage")
     if any("Press Generate" in w for w in _warnings(node)):
         raise CheckFailed("the missing-output warning is still shown after Generate")
+    job = json.loads((out / ".genpost" / f"houdini_{kind}.json").read_text(encoding="utf-8"))
+    if kind == "crowd" and job.get("parameters", {}).get("walk_direction") != "1,0,0.5":
+        raise CheckFailed(f"the Walk Direction vector did not reach the job file: {job.get('parameters')}")
     return f"{len(prims)} {kind} prims from {layer} in the root layer stack; Generate warning shown before"
 
 

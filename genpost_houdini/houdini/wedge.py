@@ -23,16 +23,19 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..errors import BadInputError
+from ..errors import BadInputError, GenpostError, UsageError
 
-WEDGE_PARMS = ("jobfile", "seeds", "prompts", "strengths", "chunksize", "frames", "genpost", "outdir")
+WEDGE_PARMS = ("jobfile", "seeds", "prompts", "strengths", "wedgeparams", "chunksize", "frames", "genpost", "outdir")
 #: The command a work item starts genpost with when the node's parameter and $GENPOST are empty.
 DEFAULT_GENPOST = "genpost"
 
 
-def wedge_values(seeds: str = "", prompts: str = "", strengths: str = "", *, kind: str = "setext") -> dict[str, list[Any]]:
-    """Wedge lists from the node's text fields (empty fields are not wedged)."""
-    from ..farm.wedges import parse_values
+def wedge_values(seeds: str = "", prompts: str = "", strengths: str = "", *, kind: str = "setext",
+                 params: str = "") -> dict[str, list[Any]]:
+    """Wedge lists from the node's text fields (empty fields are not wedged). ``params`` (the
+    node's Other Wedges) holds one ``NAME=VALUES`` per line, read as ``genpost wedge --param``
+    reads it, for any job parameter of ``kind`` but the frames and the output folder."""
+    from ..farm.wedges import parse_param_args, parse_values
     from ..jobs.registry import param_specs
 
     specs = param_specs(kind, import_job=False)
@@ -46,7 +49,14 @@ def wedge_values(seeds: str = "", prompts: str = "", strengths: str = "", *, kin
         if "strength" not in specs:
             raise BadInputError(f"wedge TOP: {kind} jobs take no strength; clear 'Strengths'")
         wedges["strength"] = parse_values("strength", strengths, specs["strength"])
-    return wedges
+    lines = [line.strip() for line in params.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for name in [line.partition("=")[0].strip() for line in lines]:
+        if name in wedges:
+            raise BadInputError(f"wedge TOP: {name} is wedged twice (in its own field and in Other Wedges)")
+    try:
+        return {**wedges, **parse_param_args(lines, specs)}
+    except UsageError as exc:
+        raise UsageError(f"wedge TOP: Other Wedges: {exc}") from None
 
 
 def wedged_job_file(job_file: str | os.PathLike[str], wedges: Mapping[str, list[Any]],
@@ -82,7 +92,7 @@ def add_work_items(item_holder: Any, values: Mapping[str, Any], *, upstream_item
         raise BadInputError(f"wedge TOP: job file {job} not found")
     kind = load_job_file(job, import_job=False).kind
     wedges = wedge_values(str(values.get("seeds", "")), str(values.get("prompts", "")),
-                          str(values.get("strengths", "")), kind=kind)
+                          str(values.get("strengths", "")), kind=kind, params=str(values.get("wedgeparams", "")))
     wedged = wedged_job_file(job, wedges, str(values.get("outdir") or "").strip() or None)
     items: list[Any] = []
     for parent in list(upstream_items) or [None]:
@@ -117,7 +127,7 @@ def _result(name: str) -> Any:
     return getattr(pdg.result, name)
 
 
-def _report(processor: Any, exc: BadInputError) -> Any:
+def _report(processor: Any, exc: GenpostError) -> Any:
     """A bad job file or field: the node's ``cookError`` where PDG offers it (then
     ``pdg.result.Failure``); otherwise re-raised, so the cook still fails with the message."""
     if not hasattr(processor, "cookError"):
@@ -131,7 +141,7 @@ def on_generate(processor: Any, item_holder: Any, upstream_items: Sequence[Any],
     values = {name: _evaluate(processor, name) for name in WEDGE_PARMS}
     try:
         add_work_items(item_holder, values, upstream_items=upstream_items)
-    except BadInputError as exc:
+    except GenpostError as exc:  # a bad job file (exit 3's kind) or a bad field (usage)
         return _report(processor, exc)
     return _result("Success")
 

@@ -104,6 +104,7 @@ class Shot:
         )
         track.check_frames(shot.frames)
         shot.check_frames(shot.frames)
+        shot.check_plate_channels(shot.frames)
         return shot
 
     # -- checks -----------------------------------------------------------------------------
@@ -121,6 +122,16 @@ class Shot:
         """Raise MissingFrameError naming every sequence and frame that is not on disk."""
         for what, seq in self.sequences().items():
             seq.require(frames, what)
+
+    def check_plate_channels(self, frames: Sequence[int]) -> None:
+        """Refuse (BadInputError naming the file and its channels) a plate frame without R, G
+        and B, from the headers alone: a job opens its shot before it writes anything."""
+        if self.plate is None:
+            return
+        from ..imageio import exr
+
+        for frame in frames:
+            exr.require_rgb(self.plate.path(frame))
 
     @property
     def resolution(self) -> tuple[int, int]:

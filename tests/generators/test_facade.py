@@ -8,7 +8,8 @@ import pytest
 from genpost_houdini.errors import BadInputError
 from genpost_houdini.generators import GenerationRequest
 from genpost_houdini.generators.classical import ClassicalGenerator
-from genpost_houdini.generators.facade import REPEAT_BAND, camera_from_options, continue_facades
+from genpost_houdini.generators.facade import REPEAT_BAND, continue_facades
+from genpost_houdini.generators.facade_geometry import camera_from_options
 
 WALL = np.array([0.55, 0.38, 0.28], np.float32)
 GLASS = np.array([0.04, 0.06, 0.09], np.float32)

@@ -5,52 +5,14 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+import fake_pdg
 from genpost_houdini.errors import BadInputError
 from genpost_houdini.houdini import jobs, wedge
 
-
-class FakeWorkItem:
-    def __init__(self, index: int, parent: Any = None) -> None:
-        self.index, self.parent = index, parent
-        self.attribs: dict[str, Any] = dict(parent.attribs) if isinstance(parent, FakeWorkItem) else {}
-        self.command = ""
-        self.expected: list[tuple[str, str]] = []
-        self.outputs: list[tuple[str, str]] = []
-
-    def stringAttribValue(self, name: str) -> str:  # noqa: N802
-        return str(self.attribs[name])
-
-    def addOutputFile(self, path: str, tag: str = "", hash_code: int = 0, own: bool = False) -> None:  # noqa: N802
-        self.outputs.append((path, tag))
-
-    def setIntAttrib(self, name: str, value: int) -> None:  # noqa: N802 - PDG's names
-        self.attribs[name] = int(value)
-
-    def setFloatAttrib(self, name: str, value: float) -> None:  # noqa: N802
-        self.attribs[name] = float(value)
-
-    def setStringAttrib(self, name: str, value: str) -> None:  # noqa: N802
-        self.attribs[name] = str(value)
-
-    def setCommand(self, command: str) -> None:  # noqa: N802
-        self.command = command
-
-    def addExpectedOutputFile(self, path: str, tag: str, own: bool = True) -> None:  # noqa: N802
-        self.expected.append((path, tag))
-
-
-class FakeItemHolder:
-    def __init__(self) -> None:
-        self.items: list[FakeWorkItem] = []
-
-    def addWorkItem(self, index: int = 0, parent: Any = None, **_: Any) -> FakeWorkItem:  # noqa: N802
-        item = FakeWorkItem(index, parent)
-        self.items.append(item)
-        return item
+FakeWorkItem, FakeItemHolder = fake_pdg.WorkItem, fake_pdg.ItemHolder
 
 
 @pytest.fixture()

@@ -175,6 +175,70 @@ def test_count_is_clamped_before_allocation(tmp_path: Path) -> None:
     assert count == MAX_INSTANCES < capacity and msg
 
 
+def test_tiny_spacing_and_huge_count_are_bounded(tmp_path: Path) -> None:
+    """`--min-spacing 0.0001 --count 100000000` on a 6 x 4 plaza: the spacing is raised to what
+    people need (8 % of their height), the count to what the plaza then holds, and no two people
+    (walkers included, at every frame) come closer."""
+    from genpost_houdini.crowd.placement import MIN_SPACING_SHARE, place_crowd, spacing_floor
+    from genpost_houdini.crowd.region import PACKING, Region
+    from genpost_houdini.crowd.sources import Clip, ElementInfo
+
+    walker = ElementInfo(anchor=(10.0, 39.5), person_px=40.0, height_m=1.75,
+                         clips=[Clip("walk", 0, 0, 8, 24.0, speed=1.4), Clip("idle", 0, 8, 8, 24.0)])
+    region = Region.read(_plane_stage(tmp_path / "s.usda", size=(6.0, 4.0)), "/region", 1)
+    floor = MIN_SPACING_SHARE * 1.75
+    assert spacing_floor(1e-4)[0] == pytest.approx(floor) and "--min-spacing 0.0001" in spacing_floor(1e-4)[1]
+    assert spacing_floor(0.6) == (0.6, None)
+    started = time.perf_counter()
+    frames = list(range(1, 9))
+    layout = place_crowd(region, [walker], count=100_000_000, seed=3, frames=frames, fps=24.0, spacing=1e-4)
+    assert time.perf_counter() - started < 30
+    capacity = int(PACKING * 24.0 / floor ** 2) + 1
+    assert layout.spacing == pytest.approx(floor) and layout.capacity == capacity
+    assert 0.5 * capacity <= len(layout.instances) <= capacity
+    assert any("--min-spacing" in n for n in layout.notes) and any("100000000" in n for n in layout.notes)
+    walking = [i for i in layout.instances if i.walking]
+    assert walking, "some people walk"
+    for f in frames:
+        st = layout.state(f)
+        xy = region.to_2d(st.position[st.present])
+        d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
+        np.fill_diagonal(d, np.inf)
+        assert d.min() >= floor - 1e-9, f
+
+
+@pytest.mark.slow
+def test_sigterm_while_placing_a_huge_crowd(tmp_path: Path) -> None:
+    """SIGTERM while 5,000 people are placed (`--min-spacing 0.0001 --count 100000000` on the
+    ground plane): exit 143 within seconds, no traceback, nothing half written."""
+    import signal
+
+    from genpost_houdini.samples.extras import build_extras
+    from genpost_houdini.samples.ground import GroundScene, build_ground
+
+    g = build_ground(tmp_path / "g", GroundScene(width=160, height=90))
+    src = build_extras(tmp_path / "el", frames=4, height=64)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("genpost")), "crowd", "--stage", g["stage"], "--region",
+                             g["region"], "--source", src, "--depth", g["depth"], "--frames", g["frames"], "--count",
+                             "100000000", "--min-spacing", "0.0001", "--out", str(out), "--progress", "none"],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "GENPOST_CACHE_DIR": ""})
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the count is clamped before placement starts
+        if "placing up to 5000" in line:
+            break
+    time.sleep(0.5)
+    assert proc.poll() is None, "placement finished before it could be stopped"
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[1]
+    stopped = time.monotonic() - sent
+    assert proc.returncode == 143, rest
+    assert stopped < 5.0, f"took {stopped:.1f} s to stop"
+    assert "Traceback" not in rest
+    assert not [p for p in out.rglob("*") if "genpost-tmp" in p.name]
+
+
 def test_huge_count_on_the_street_is_bounded(tmp_path: Path) -> None:
     """`--count 100000000`: a message, no traceback, bounded memory, well under a minute."""
     from genpost_houdini.samples.extras import build_extras

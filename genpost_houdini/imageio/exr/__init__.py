@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from ..policy import DEPTH_ALIASES, MASK_ALIASES, NO_HIT_DEPTH, find_depth_channel, find_mask_channel
 from .header import EXR_MAGIC, MAX_CHANNELS, MAX_COORDINATE, MAX_DIMENSION, MAX_PARTS, MAX_PIXELS, MAX_SAMPLES, META_PREFIX
-from .read import ExrImage, exr_info, read_depth, read_exr, read_mask, read_rgb
+from .read import ExrImage, exr_info, read_depth, read_exr, read_mask, read_rgb, require_rgb
 from .verify import verify_pixels_isolated
 from .write import KINDS, LOSSLESS_COMPRESSIONS, LOSSY_COMPRESSIONS, default_kind, write_exr
 
@@ -35,6 +35,7 @@ __all__ = [
     "read_exr",
     "read_depth",
     "read_rgb",
+    "require_rgb",
     "read_mask",
     "write_exr",
     "exr_info",

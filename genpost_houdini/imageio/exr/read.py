@@ -141,11 +141,22 @@ def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
     channels, never turned into grey -- a plate is copied as it is, not invented.
     """
     with ExrReader(path) as reader:
-        available = reader.all_channels()
-        rgb = [match_channel(available, [c]) for c in ("R", "G", "B")]
-        if all(rgb):
-            pixels, _ = reader.read([c for c in rgb if c])
-            return pixels
+        pixels, _ = reader.read(_rgb_channels(reader, path))
+    return pixels
+
+
+def require_rgb(path: str | os.PathLike[str]) -> None:
+    """Refuse, from the header alone (no pixels read), a file :func:`read_rgb` would refuse:
+    jobs check every plate up front, before anything is written."""
+    with ExrReader(path) as reader:
+        _rgb_channels(reader, path)
+
+
+def _rgb_channels(reader: ExrReader, path: str | os.PathLike[str]) -> list[str]:
+    available = reader.all_channels()
+    rgb = [match_channel(available, [c]) for c in ("R", "G", "B")]
+    if all(rgb):
+        return [c for c in rgb if c]
     missing = [c for c, m in zip("RGB", rgb) if m is None]
     raise BadInputError(
         f"{path}: no {', '.join(missing)} channel{'s' if len(missing) > 1 else ''} (channels: "

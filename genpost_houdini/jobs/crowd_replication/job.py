@@ -1,14 +1,4 @@
-"""Crowd replication: element sequences placed in 3D on a region prim, locked to the shot.
-
-People are attached to world positions (walkers to paths across the region) and rendered per
-frame from the shot camera as camera-facing cards, so scale, perspective and parallax follow
-the camera; the set's depth render occludes them. Placement and variation derive from (seed,
-instance id) and the shot range; each frame is rendered from the frame number alone, so any
-chunking gives identical pixels.
-
-Outputs: ``crowd.####.exr`` (R,G,B,A premultiplied scene-linear, Z, crowd_id, shadow), the
-element sprites under ``sprites/``, and ``crowd.usda`` (a PointInstancer lighters sublayer).
-"""
+"""The crowd job: placement, frames, outputs and the USD layer (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -16,194 +6,30 @@ import dataclasses
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
-from ..limits import MAX_VARIANTS, bounded
-from ..progress import ProgressFn
-from ..provenance import file_stamp, hash_data, make_provenance
-from ..seeds import derive_seed
-from ..shot import DEPTH_KINDS
-from ..shot.frames import format_frames, output_pattern, parse_frame_range
-from .common import (OUTPUT_COMPRESSION, claim_output, frame_list, generator_options, job_identity,
-                     layer_is_current, merge_params, run_frames)
-from .registry import CROWD_PARAMS, job_defaults, path_params
+from ...errors import UsageError
+from ...progress import ProgressFn
+from ...provenance import file_stamp, hash_data, make_provenance
+from ...seeds import derive_seed
+from ...shot.frames import format_frames, output_pattern
+from ..common import OUTPUT_COMPRESSION, claim_output, job_identity, layer_is_current, run_frames
+from .params import JOB_KIND, LAYER_NAME, OUTPUT_NAME, CrowdParams, validate
 
 log = logging.getLogger("genpost")
-
-JOB_KIND = "crowd"
-OUTPUT_NAME = "crowd"
-LAYER_NAME = "crowd.usda"
-
-#: Parameters a job file may hold, with their defaults (None = required): derived from the job
-#: kinds' table (jobs.registry.CROWD_PARAMS, the single source of names, types, roles, defaults).
-#: ``source`` is a pattern or a list; ``shutter`` -1: the camera's shutter:open/close when
-#: authored, else 0.5.
-JOB_PARAMS: dict[str, Any] = job_defaults(CROWD_PARAMS)
-PATH_PARAMS = path_params(CROWD_PARAMS)
-
-def _as_list(value: Any) -> list[str]:
-    if value in (None, ""):
-        return []
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def _expand_libraries(sources: list[str]) -> list[str]:
-    """A source that is a folder holding ``library.json`` (``genpost samples crowd DIR``) stands
-    for every element pattern of that library."""
-    import json
-
-    out: list[str] = []
-    for src in sources:
-        index = Path(src) / "library.json"
-        if Path(src).is_dir() and index.is_file():
-            try:
-                patterns = json.loads(index.read_text(encoding="utf-8"))["sources"]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                from ..errors import BadInputError
-
-                raise BadInputError(f"crowd library {index} is unreadable: {exc}") from exc
-            out += [str(Path(src) / p) for p in patterns]
-        else:
-            out.append(src)
-    return out
-
-
-@dataclass
-class CrowdParams:
-    stage: str
-    region: str
-    sources: list[str]
-    depth: str
-    frames: list[int]
-    camera: str | None = None
-    source_mattes: list[str] = dataclasses.field(default_factory=list)
-    source_frames: list[int] | None = None
-    count: int = 100
-    seed: int = 0
-    min_spacing: float = 0.6
-    person_height: float = 1.75
-    no_consent_record: bool = False
-    generator: str = ""
-    model: str = ""
-    variants: int = 0
-    prompt: str = ""
-    negative_prompt: str = ""
-    runtime: str = "auto"
-    allow_pickle: bool = False
-    plate: str = ""
-    walkers: float = 0.3
-    stagger: bool = True
-    facing: str = "random"
-    look_at: str = ""
-    walk_direction: str = ""
-    colourways: int = 6
-    height_sd: float = 0.04
-    light_direction: str = ""
-    shadow_density: float = 0.6
-    haze_distance: float = 1500.0
-    shutter: float = 0.5
-    depth_kind: str = "planar"
-    undistort: str = ""
-    redistort: str = ""
-
-    @classmethod
-    def from_mapping(cls, params: Mapping[str, Any]) -> "CrowdParams":
-        v = merge_params("crowd", JOB_PARAMS, params)
-        if str(v.get("depth_kind") or "planar") not in DEPTH_KINDS:
-            raise UsageError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {v['depth_kind']!r}")
-        sources = _expand_libraries(_as_list(v["source"]))
-        mattes = _as_list(v["source_matte"])
-        if mattes and len(mattes) != len(sources):
-            raise UsageError(f"{len(mattes)} --source-matte for {len(sources)} --source: give one matte per source, or none")
-        frames = frame_list(v["frames"])
-        sf = v.get("source_frames") or ""
-        generator = str(v["generator"] or "")
-        variants = bounded("--variants", v["variants"], 0, MAX_VARIANTS)
-        from ..crowd.look import parse_vector
-
-        facing = str(v.get("facing") or "random")
-        if facing not in ("random", "camera"):
-            parse_vector(facing, "--facing")
-        for name, flag in (("look_at", "--look-at"), ("walk_direction", "--walk-direction"), ("light_direction", "--light-direction")):
-            parse_vector(v.get(name) or None, flag)
-        checks = [
-            (0.0 <= float(v["walkers"]) <= 1.0, f"--walkers must be a fraction 0..1 (got {v['walkers']})"),
-            (0.0 <= float(v["height_sd"]) <= 0.3, f"--height-sd must be 0..0.3 (got {v['height_sd']})"),
-            (0.0 <= float(v["shadow_density"]) <= 1.0, f"--shadow-density must be 0..1 (got {v['shadow_density']})"),
-            (float(v["haze_distance"]) >= 0.0, f"--haze-distance must be 0 (off) or more (got {v['haze_distance']})"),
-            (float(v["shutter"]) == -1.0 or 0.0 <= float(v["shutter"]) <= 1.0,
-             f"--shutter must be 0..1 frames, or -1 for the camera's (got {v['shutter']})"),
-            (float(v["min_spacing"]) > 0.0, f"--min-spacing must be a positive distance (got {v['min_spacing']})"),
-            (int(v["count"]) >= 1, "--count must be at least 1"),
-        ]
-        bounded("--colourways", v["colourways"], 1, 64)
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
-        if variants and generator in ("", "none", "classical"):
-            raise UsageError(
-                "--variants needs a generative backend (e.g. --generator wan-vace --model DIR): the default "
-                "replicates the sources with variation only"
-            )
-        return cls(
-            stage=str(v["stage"]),
-            region=str(v["region"]),
-            sources=sources,
-            depth=str(v["depth"]),
-            frames=frames,
-            camera=v.get("camera") or None,
-            source_mattes=mattes,
-            source_frames=parse_frame_range(sf) if sf else None,
-            count=int(v["count"]),
-            seed=int(v["seed"]),
-            min_spacing=float(v["min_spacing"]),
-            person_height=float(v["person_height"]),
-            no_consent_record=bool(v["no_consent_record"]),
-            generator=generator,
-            model=str(v.get("model") or ""),
-            variants=variants,
-            prompt=str(v.get("prompt") or ""),
-            negative_prompt=str(v.get("negative_prompt") or ""),
-            runtime=str(v.get("runtime") or "auto"),
-            allow_pickle=bool(v.get("allow_pickle")),
-            plate=str(v.get("plate") or ""),
-            walkers=float(v["walkers"]),
-            stagger=bool(v.get("stagger", True)),
-            facing=facing,
-            look_at=str(v.get("look_at") or ""),
-            walk_direction=str(v.get("walk_direction") or ""),
-            colourways=int(v["colourways"]),
-            height_sd=float(v["height_sd"]),
-            light_direction=str(v.get("light_direction") or ""),
-            shadow_density=float(v["shadow_density"]),
-            haze_distance=float(v["haze_distance"]),
-            shutter=float(v["shutter"]),
-            depth_kind=str(v.get("depth_kind") or "planar"),
-            undistort=str(v.get("undistort") or ""),
-            redistort=str(v.get("redistort") or ""),
-        )
-
-
-    def generator_options(self) -> dict[str, Any]:
-        """The options :func:`get_generator` gets for the variants (model, runtime, allow_pickle)."""
-        return generator_options(model=self.model, runtime=self.runtime, allow_pickle=self.allow_pickle)
 
 
 class CrowdReplication:
     def __init__(self, params: CrowdParams, out_dir: str | os.PathLike[str], *, progress: ProgressFn | None = None):
-        from ..crowd.look import Look, camera_lens, camera_shutter, choose_light, parse_vector, plate_grade
-        from ..crowd.placement import clamp_count, place_crowd
-        from ..crowd.region import Region
-        from ..crowd.sources import load_source
-        from ..crowd.variation import design_colourways, look_stats
-        from ..shot.shot import Shot
+        from ...crowd.look import Look, camera_lens, camera_shutter, choose_light, parse_vector, plate_grade
+        from ...crowd.placement import clamp_count, place_crowd, spacing_floor
+        from ...crowd.region import Region
+        from ...crowd.sources import load_source
+        from ...crowd.variation import design_colourways, look_stats
+        from ...shot.shot import Shot
 
         self.params = params
         self.out_dir = Path(out_dir).absolute()
@@ -216,10 +42,12 @@ class CrowdReplication:
         # The region first: the count is bounded by what it holds before anything is allocated.
         self.region = Region.read(stage, params.region, first)
         self.up = self.region.up
-        count, self.capacity, self.count_note = clamp_count(self.region, params.count, params.min_spacing)
-        if self.count_note:
-            log.warning(self.count_note)
-            self.progress(0.0, self.count_note)
+        spacing, floor_note = spacing_floor(params.min_spacing, params.person_height)
+        count, self.capacity, count_note = clamp_count(self.region, params.count, spacing)
+        bounds_notes = [n for n in (floor_note, count_note) if n]
+        for note in bounds_notes:
+            log.warning(note)
+            self.progress(0.0, note)
         self.sources = [
             load_source(
                 i,
@@ -256,7 +84,7 @@ class CrowdReplication:
             seed=params.seed,
             frames=self.shot.frames,
             fps=self.shot.camera.fps,
-            spacing=params.min_spacing,
+            spacing=spacing,
             walkers=params.walkers,
             facing=facing,
             look_at=parse_vector(params.look_at or None, "--look-at"),
@@ -269,6 +97,7 @@ class CrowdReplication:
                      sorted({first, self.shot.frames[len(self.shot.frames) // 2], self.shot.frames[-1]})]
             if params.stagger else None,
         )
+        self.layout.notes[:0] = bounds_notes
         self.instances = self.layout.instances
         self.matrices = design_colourways([look_stats(s.sprites, s.variation) for s in self.sources], params.colourways)
         self.output = output_pattern(self.out_dir, OUTPUT_NAME)
@@ -283,8 +112,8 @@ class CrowdReplication:
         """
         import dataclasses as dc
 
-        from ..generators.base import GenerationRequest
-        from ..generators.registry import get_generator
+        from ...generators.base import GenerationRequest
+        from ...generators.registry import get_generator
 
         p = self.params
         generator = get_generator(p.generator, **p.generator_options())
@@ -346,7 +175,7 @@ class CrowdReplication:
         return [min(max(frame + t, lo), hi) - frame for t in np.linspace(-half, half, 5)]
 
     def render(self, frame: int) -> dict[str, np.ndarray]:
-        from ..crowd.render import render_frame
+        from ...crowd.render import render_frame
 
         times = self.shutter_times(frame)
         width, height = self.shot.resolution
@@ -359,8 +188,8 @@ class CrowdReplication:
 
     def _exposure(self, frame: int, view: Any) -> Any:
         """Per person, the plate's brightness beside the feet relative to the region's."""
-        from ..crowd.look import local_exposure
-        from ..geometry import project
+        from ...crowd.look import local_exposure
+        from ...geometry import project
 
         plate = self.shot.read("plate", frame)
         e1, e2 = self.region.basis
@@ -397,7 +226,7 @@ class CrowdReplication:
         )
 
     def run(self, frames: Sequence[int] | None = None, *, force: bool = False) -> dict[str, Any]:
-        from ..imageio import exr
+        from ...imageio import exr
 
         frames = list(self.shot.frames if frames is None else frames)
         started = time.perf_counter()
@@ -411,7 +240,7 @@ class CrowdReplication:
         def render(t: int, inputs_hash: str) -> dict[str, np.ndarray]:
             channels = self.render(t)
             if self.shot.lens is not None:  # rendered undistorted, published in plate space
-                from ..shot.lens import redistort
+                from ...shot.lens import redistort
 
                 channels = redistort(channels, self.shot.lens.redistort(t), nearest=("Z", "crowd_id"))
             visible.update(int(v) for v in np.unique(channels["crowd_id"]) if v > 0)
@@ -461,7 +290,7 @@ class CrowdReplication:
         }
 
     def write_layer(self, key: str) -> Path:
-        from ..usd_out.crowd_layer import write_crowd_layer
+        from ...usd_out.crowd_layer import write_crowd_layer
 
         return write_crowd_layer(
             self.out_dir,
@@ -477,23 +306,12 @@ class CrowdReplication:
 
 
 def _source_files(source: Any) -> list[Path]:
-    from ..shot.frames import FrameSeq
+    from ...shot.frames import FrameSeq
 
     files = [FrameSeq.parse(source.pattern).path(f) for f in source.frames]
     if source.matte:
         files += [FrameSeq.parse(source.matte).path(f) for f in source.frames]
     return files
-
-
-def validate(params: Mapping[str, Any]) -> CrowdParams:
-    """Every check before reading a pixel: values, and the generator (name, options, model
-    folder) when variants are generated. Run before any work and at ``--save-job``."""
-    checked = CrowdParams.from_mapping(params)
-    if checked.variants:
-        from ..generators.registry import check_generator
-
-        check_generator(checked.generator, **checked.generator_options())
-    return checked
 
 
 def run_job(params: Mapping[str, Any], frames: Sequence[int] | None = None, *, out_dir: str | os.PathLike[str], force: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
