@@ -15,11 +15,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     kinds = parser.add_subparsers(dest="sample", metavar="SAMPLE", parser_class=type(parser))
     street = kinds.add_parser(
         "street",
-        help="a street set with a blue-screen cut: USD stage, plate, depth, extend mask, truth",
+        help="a street set with a blue-screen cut: USD stage, plate, depth, extend mask, truth, holdout",
         description="Write the bundled street shot into DIR: street.usda (camera /shot/camera, "
         "filmed set /shot/set, extension proxy /shot/extension, crowd region /shot/crowd_region) "
-        "and per-frame plate/depth/extend/truth EXRs, and the bundled extras library in DIR/extras "
-        "(crowd_sources); print JSON with the paths and patterns.",
+        "and per-frame plate/depth/extend/truth/holdout EXRs (the plate also shows a rig to remove, "
+        "its roto in extend, and a car driving through the kept plate, its coverage in holdout; "
+        "truth is the clean set), and the bundled extras library in DIR/extras (crowd_sources); "
+        "print JSON with the paths and patterns.",
     )
     street.add_argument("dir", metavar="DIR", help="output folder (created)")
     street.add_argument("--frames", type=int, default=48, metavar="N", help="number of frames (default 48)")

@@ -9,6 +9,7 @@ scene's axis-aligned boxes, and the sky dome (a sphere that every ray hits).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -32,12 +33,14 @@ BLUE_SCREEN = (REC709_TO_ACESCG @ np.array([0.03, 0.09, 0.55], dtype=np.float32)
 @dataclass
 class Frame:
     """One rendered frame: ``truth``/``plate`` (H, W, 3) ACEScg, ``depth`` (H, W), ``extend`` (H, W)
-    (1 = extension: generate, 0 = filmed: keep the plate)."""
+    (1 = extension: generate, 0 = filmed: keep the plate); ``truth``, ``depth`` and ``extend``
+    are of the set alone, ``plate`` also shows the props (``props``) in front of it."""
 
     truth: np.ndarray
     plate: np.ndarray
     depth: np.ndarray
     extend: np.ndarray
+    props: np.ndarray | None = None  # (H, W) int32: index of the plate-only prop seen, -1 none
 
 
 class _BoxTable:
@@ -83,9 +86,9 @@ class StreetRenderer:
         dirs = d_cv @ c2w_cv[:3, :3].T  # world direction whose camera z is 1: t == depth
         return c2w_cv[:3, 3].copy(), dirs
 
-    def _box_rect(self, k: int, K: np.ndarray, w2c_cv: np.ndarray) -> tuple[int, int, int, int] | None:
-        """Pixel rectangle that can see box ``k`` (None: not in view)."""
-        pts = self.boxes.corners[k] @ w2c_cv[:3, :3].T + w2c_cv[:3, 3]
+    def _box_rect(self, table: _BoxTable, k: int, K: np.ndarray, w2c_cv: np.ndarray) -> tuple[int, int, int, int] | None:
+        """Pixel rectangle that can see box ``k`` of ``table`` (None: not in view)."""
+        pts = table.corners[k] @ w2c_cv[:3, :3].T + w2c_cv[:3, 3]
         z = pts[:, 2]
         if np.all(z <= 0):
             return None
@@ -117,13 +120,19 @@ class StreetRenderer:
         hit = (tg > _NEAR) & (tg < t_best)
         t_best = np.where(hit, tg, t_best).astype(np.float32)
         ids[hit] = GROUND_ID
-        # Boxes (slab test) inside each box's screen rectangle, in float32.
         d32 = dirs.astype(np.float32)
+        self.trace_boxes(self.boxes, K, w2c, origin, d32, t_best, ids)
+        return t_best, ids, origin, d32
+
+    def trace_boxes(self, table: _BoxTable, K: np.ndarray, w2c: np.ndarray, origin: np.ndarray,
+                    d32: np.ndarray, t_best: np.ndarray, ids: np.ndarray) -> None:
+        """Slab-test the boxes of ``table`` inside each box's screen rectangle (float32): where a
+        box is nearer than ``t_best``, ``t_best`` and ``ids`` (the box's index) are updated in place."""
         inv = 1.0 / np.where(d32 == 0, np.float32(1e-30), d32)
-        lo = (self.boxes.lo - origin).astype(np.float32)
-        hi = (self.boxes.hi - origin).astype(np.float32)
-        for k in range(len(self.scene.boxes)):
-            rect = self._box_rect(k, K, w2c)
+        lo = (table.lo - origin).astype(np.float32)
+        hi = (table.hi - origin).astype(np.float32)
+        for k in range(len(table.lo)):
+            rect = self._box_rect(table, k, K, w2c)
             if rect is None:
                 continue
             y0, y1, x0, x1 = rect
@@ -142,7 +151,6 @@ class StreetRenderer:
             h = (tnear <= tfar) & (tnear > _NEAR) & (tnear < tb)
             tb[h] = tnear[h]
             ids[y0:y1, x0:x1][h] = k
-        return t_best, ids, origin, d32
 
     # -- shadows -------------------------------------------------------------------------------
     def _sun_shadow(self, points: np.ndarray) -> np.ndarray:
@@ -183,38 +191,30 @@ class StreetRenderer:
         return lit
 
     # -- frame ---------------------------------------------------------------------------------
-    def render(self, K: np.ndarray, world_to_camera: np.ndarray) -> Frame:
-        """Render one frame from OpenCV-axes ``K`` and ``world_to_camera`` (4x4)."""
-        c2w_cv = np.linalg.inv(world_to_camera)
-        t, ids, origin, dirs = self.trace(K, c2w_cv)
+    def _shade(self, K: np.ndarray, table: _BoxTable, ids: np.ndarray, t: np.ndarray, origin: np.ndarray,
+               dirs: np.ndarray) -> np.ndarray:
+        """Linear Rec.709 radiance of hits ``ids`` of ``table`` (boxes; ground and dome ids too) at
+        depth ``t``: albedo under sun (shadowed by the set's boxes) and sky ambient; dome: sky."""
         pts = (origin.astype(np.float32) + dirs * t[..., None]).astype(np.float32)
-        H, W = t.shape
-        bt = self.boxes
         is_box = ids >= 0
-        safe = np.where(is_box, ids, 0)
-        # Filmed or extension.
-        x, y, z = pts[..., 0], pts[..., 1], pts[..., 2]
-        filmed_box = is_box & (y < bt.film_y[safe]) & (z >= bt.film_z[safe])
-        filmed_ground = (ids == GROUND_ID) & (z >= sc.SET_END_Z) & (z <= sc.SET_GROUND_NEAR_Z) & (
-            np.abs(x) <= sc.SET_GROUND_HALF_X)
-        extend = ~(filmed_box | filmed_ground)
+        y = pts[..., 1]
         # Normals of box hits: the face the hit point lies on.
         normal = np.zeros_like(pts)
         normal[..., 1] = 1.0
         if np.any(is_box):
             p = pts[is_box]
             k = ids[is_box]
-            dist = np.concatenate([np.abs(p - bt.lo32[k]), np.abs(p - bt.hi32[k])], axis=-1)
+            dist = np.concatenate([np.abs(p - table.lo32[k]), np.abs(p - table.hi32[k])], axis=-1)
             face = np.argmin(dist, axis=-1)
             n = np.zeros_like(p)
             n[np.arange(len(p)), face % 3] = np.where(face < 3, -1.0, 1.0)
             normal[is_box] = n
         # Pixel footprint (m) for texture filtering: ray length / fx, stretched at grazing angles.
-        dlen = np.sqrt(np.einsum("hwc,hwc->hw", dirs, dirs))
+        dlen = np.sqrt(np.einsum("...c,...c->...", dirs, dirs))
         dn = dirs / dlen[..., None]
-        cos = np.abs(np.einsum("hwc,hwc->hw", dn, normal))
+        cos = np.abs(np.einsum("...c,...c->...", dn, normal))
         footprint = (t * dlen / np.float32(K[0, 0]) / np.maximum(cos, 0.2)).astype(np.float32)
-        albedo, emission = tx.shade_albedo(pts, normal, ids, bt, footprint)
+        albedo, emission = tx.shade_albedo(pts, normal, ids, table, footprint)
         # Lighting: sun (with shadows) + sky ambient, darker towards the ground.
         sun = self.scene.sun_dir.astype(np.float32)
         ndl = np.clip(normal @ sun, 0.0, None)
@@ -229,6 +229,35 @@ class StreetRenderer:
         rgb709 = albedo * light + emission
         dome = ids == DOME_ID
         rgb709[dome] = tx.sky(dn[dome])
+        return rgb709
+
+    def render(self, K: np.ndarray, world_to_camera: np.ndarray, props: Sequence[sc.Box] = ()) -> Frame:
+        """Render one frame from OpenCV-axes ``K`` and ``world_to_camera`` (4x4). ``props`` are
+        boxes in the plate only (a car, a rig; :mod:`.props`): not in truth, depth or extend;
+        ``Frame.props`` says which one each pixel shows."""
+        c2w_cv = np.linalg.inv(world_to_camera)
+        t, ids, origin, dirs = self.trace(K, c2w_cv)
+        pts = (origin.astype(np.float32) + dirs * t[..., None]).astype(np.float32)
+        H, W = t.shape
+        bt = self.boxes
+        is_box = ids >= 0
+        safe = np.where(is_box, ids, 0)
+        # Filmed or extension.
+        x, y, z = pts[..., 0], pts[..., 1], pts[..., 2]
+        filmed_box = is_box & (y < bt.film_y[safe]) & (z >= bt.film_z[safe])
+        filmed_ground = (ids == GROUND_ID) & (z >= sc.SET_END_Z) & (z <= sc.SET_GROUND_NEAR_Z) & (
+            np.abs(x) <= sc.SET_GROUND_HALF_X)
+        extend = ~(filmed_box | filmed_ground)
+        rgb709 = self._shade(K, bt, ids, t, origin, dirs)
         truth = (rgb709.reshape(-1, 3) @ REC709_TO_ACESCG.T).reshape(H, W, 3).astype(np.float32)
         plate = np.where(extend[..., None], BLUE_SCREEN, truth).astype(np.float32)
-        return Frame(truth=truth, plate=plate, depth=t, extend=extend.astype(np.float32))
+        prop_ids = np.full((H, W), -1, dtype=np.int32)
+        if props:
+            table = _BoxTable(list(props))
+            t_prop = t.copy()
+            self.trace_boxes(table, K, world_to_camera, origin, dirs, t_prop, prop_ids)
+            hit = prop_ids >= 0
+            if np.any(hit):
+                rgb = self._shade(K, table, prop_ids[hit], t_prop[hit], origin, dirs[hit])
+                plate[hit] = rgb @ REC709_TO_ACESCG.T
+        return Frame(truth=truth, plate=plate, depth=t, extend=extend.astype(np.float32), props=prop_ids)

@@ -11,6 +11,10 @@
   extension is), ``depth.####.exr`` (``Z``: camera-space depth, finite everywhere),
   ``extend.####.exr`` (``mask``: 1 = generate, 0 = keep the plate) and ``truth.####.exr`` (the
   full set as the extension should look, for QC);
+- the plate also shows what the set does not hold (:mod:`.props`): a car driving through the
+  kept plate (``holdout.####.exr``, ``mask``: its coverage, what ``--holdout`` takes) and a rig
+  (a C-stand with a flag) to remove, whose roto the extend mask holds; neither is in the truth,
+  the depth or the stage;
 - ``shot.json``: :meth:`SampleShot.to_json`;
 - ``extras/``: the bundled extras library (:mod:`.extras`), its patterns in ``crowd_sources``.
 
@@ -43,7 +47,7 @@ from . import scene as sc
 log = logging.getLogger("genpost")
 
 #: Bumped whenever the pixels or the stage change, so cached builds are not reused.
-SAMPLE_VERSION = 2
+SAMPLE_VERSION = 3
 STAGE_NAME = "street.usda"
 CAMERA_PATH = "/shot/camera"
 SET_SCOPE = "/shot/set"
@@ -51,6 +55,9 @@ EXTENSION_SCOPE = "/shot/extension"
 CROWD_REGION_PATH = "/shot/crowd_region"
 DEPTH_CHANNEL = "Z"
 EXTEND_CHANNEL = "mask"
+HOLDOUT_CHANNEL = "mask"
+#: The per-frame files of a build.
+FRAME_KINDS = ("plate", "depth", "extend", "truth", "holdout")
 COLOURSPACE = "ACEScg"
 _KIND_NAMES = {sc.KIND_BRICK: "brick", sc.KIND_CONCRETE: "concrete", sc.KIND_STUCCO: "stucco",
                sc.KIND_PAVEMENT: "pavement", sc.KIND_METAL: "metal"}
@@ -78,6 +85,7 @@ class SampleShot:
     cut_height: float = sc.CUT_HEIGHT
     seed: int = 0
     crowd_sources: tuple[str, ...] = ()  # the extras library beside the shot (samples.extras)
+    holdout: str = ""  # the moving car's coverage per frame (``--holdout``)
 
     @property
     def frames(self) -> list[int]:
@@ -93,7 +101,7 @@ class SampleShot:
         return self.width, self.height
 
     def frame_path(self, kind: str, frame: int) -> Path:
-        """The file of ``kind`` (plate, depth, extend, truth) for ``frame``."""
+        """The file of ``kind`` (plate, depth, extend, truth, holdout) for ``frame``."""
         pattern: str = getattr(self, kind)
         return Path(pattern.replace("####", f"{frame:04d}"))
 
@@ -112,11 +120,13 @@ class SampleShot:
             "depth": self.depth,
             "extend": self.extend,
             "truth": self.truth,
+            "holdout": self.holdout,
             "crowd_region": self.crowd_region,
             "set_scope": self.set_scope,
             "extension_scope": self.extension_scope,
             "depth_channel": DEPTH_CHANNEL,
             "extend_channel": EXTEND_CHANNEL,
+            "holdout_channel": HOLDOUT_CHANNEL,
             "colourspace": COLOURSPACE,
             "cut_height": self.cut_height,
             "seed": self.seed,
@@ -133,6 +143,7 @@ class SampleShot:
             crowd_region=data["crowd_region"], set_scope=data["set_scope"],
             extension_scope=data["extension_scope"], cut_height=float(data["cut_height"]),
             seed=int(data["seed"]), crowd_sources=tuple(data.get("crowd_sources") or ()),
+            holdout=str(data.get("holdout") or ""),
         )
 
 
@@ -330,10 +341,10 @@ def _existing(out: Path, key: dict[str, Any]) -> SampleShot | None:
         shot = SampleShot.from_json(data)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if shot.root != out or not shot.stage.is_file():
+    if shot.root != out or not shot.stage.is_file() or not shot.holdout:
         return None
     for f in shot.frames:
-        for kind in ("plate", "depth", "extend", "truth"):
+        for kind in FRAME_KINDS:
             if not shot.frame_path(kind, f).is_file():
                 return None
     return shot
@@ -342,7 +353,7 @@ def _existing(out: Path, key: dict[str, Any]) -> SampleShot | None:
 def _remove_stale_frames(out: Path, keep: set[int]) -> None:
     """Delete our own per-frame files outside ``keep`` (a previous, longer build) and temporaries."""
     remove_stale_temporaries(out)
-    for kind in ("plate", "depth", "extend", "truth"):
+    for kind in FRAME_KINDS:
         for frame in FrameSeq.parse(str(out / f"{kind}.####.exr")).frames_on_disk():
             if frame not in keep:
                 (out / f"{kind}.{frame:04d}.exr").unlink(missing_ok=True)
@@ -376,6 +387,7 @@ def build_street(out_dir: str | os.PathLike[str], *, frames: int = 48, width: in
         plate=str(out / "plate.####.exr"), depth=str(out / "depth.####.exr"),
         extend=str(out / "extend.####.exr"), truth=str(out / "truth.####.exr"),
         crowd_region=CROWD_REGION_PATH, cut_height=sc.CUT_HEIGHT, seed=seed,
+        holdout=str(out / "holdout.####.exr"),
     )
     # A stale shot.json must not describe a half-rewritten folder, nor old frames outlive it.
     (out / "shot.json").unlink(missing_ok=True)
@@ -402,8 +414,14 @@ def _with_extras(shot: SampleShot) -> SampleShot:
 
 def render_frames(shot: SampleShot, scene: sc.StreetScene, cameras: dict[int, np.ndarray], *,
                   workers: int | None = None) -> None:
-    """Render and write every frame's plate, depth, extend mask and truth."""
+    """Render and write every frame's plate, depth, extend mask, truth and holdout.
+
+    The plate shows the car and the rig (:mod:`.props`) at the frame's normalised time; the
+    extend mask is the blue screen (where the car does not hide it) plus the rig's roto; the
+    holdout is the car's coverage."""
+    from ..conditioning.morphology import dilate
     from ..imageio.exr import write_exr
+    from .props import CAR_PREFIX, RIG_PREFIX, plate_props, roto_grow
     from .raycast import StreetRenderer
 
     renderer = StreetRenderer(scene, shot.width, shot.height)
@@ -418,7 +436,16 @@ def render_frames(shot: SampleShot, scene: sc.StreetScene, cameras: dict[int, np
 
     def one(frame: int) -> None:
         nonlocal done
-        img = renderer.render(K, cameras[frame])
+        u = (frame - shot.first_frame) / (total - 1) if total > 1 else 0.0
+        props = plate_props(u)
+        img = renderer.render(K, cameras[frame], props)
+        assert img.props is not None
+        kind = np.array([p.name.startswith(RIG_PREFIX) for p in props] + [False])  # index -1: nothing
+        is_rig = kind[img.props]
+        car = np.array([p.name.startswith(CAR_PREFIX) for p in props] + [False])[img.props]
+        # A key never takes what stands in front of the screen (the car); the roto adds the rig.
+        screen = (img.extend > 0.5) & ~car
+        extend = (screen | dilate(is_rig, roto_grow(shot.width))).astype(np.float32)
         fm = dict(meta, frame=frame)
         write_exr(shot.frame_path("plate", frame),
                   {"R": img.plate[..., 0], "G": img.plate[..., 1], "B": img.plate[..., 2]},
@@ -428,8 +455,10 @@ def render_frames(shot: SampleShot, scene: sc.StreetScene, cameras: dict[int, np
                   kinds={"R": "colour", "G": "colour", "B": "colour"}, metadata=fm, colourspace=COLOURSPACE)
         write_exr(shot.frame_path("depth", frame), {DEPTH_CHANNEL: img.depth},
                   kinds={DEPTH_CHANNEL: "depth"}, metadata=fm, colourspace=None)
-        write_exr(shot.frame_path("extend", frame), {EXTEND_CHANNEL: img.extend},
+        write_exr(shot.frame_path("extend", frame), {EXTEND_CHANNEL: extend},
                   kinds={EXTEND_CHANNEL: "mask"}, metadata=fm, colourspace=None)
+        write_exr(shot.frame_path("holdout", frame), {HOLDOUT_CHANNEL: car.astype(np.float32)},
+                  kinds={HOLDOUT_CHANNEL: "mask"}, metadata=fm, colourspace=None)
         with lock:
             done += 1
             if done % step == 0 or done == total:

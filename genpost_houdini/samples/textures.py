@@ -214,13 +214,12 @@ def sky(d: np.ndarray) -> np.ndarray:
 
 def shade_albedo(pts: np.ndarray, normal: np.ndarray, ids: np.ndarray, bt: Any,
                  footprint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Albedo and emission (H, W, 3) for every hit (dome pixels are left black)."""
+    """Albedo and emission (``ids.shape`` + (3,)) for every hit (dome pixels are left black)."""
     from .raycast import GROUND_ID  # local: avoid an import cycle
     from .scene import KIND_METAL, KIND_PAVEMENT
 
-    H, W = ids.shape
-    albedo = np.zeros((H, W, 3), _F)
-    emission = np.zeros((H, W, 3), _F)
+    albedo = np.zeros(ids.shape + (3,), _F)
+    emission = np.zeros(ids.shape + (3,), _F)
     g = ids == GROUND_ID
     if np.any(g):
         albedo[g] = ground(pts[g][:, 0], pts[g][:, 2], footprint[g])

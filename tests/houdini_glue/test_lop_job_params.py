@@ -82,6 +82,7 @@ def test_set_extension_node_writes_the_clis_real_plate_and_depth_parameters(hou,
         "model": "", "prompt": "", "seed": 3, "strength": 1.0, "runtime": "auto", "outdir": str(tmp_path / "out"),
         "screen": "green", "holdout": "hold.$F4.exr", "grain": "off", "undistort": "lens/undistort.exr",
         "redistort": "lens/redistort.$F4.exr", "loadfromdisk": 1, "farmtarget": "openjd",
+        "negative_prompt": "cranes", "max_keyframes": 4,
     }
     kind, params, job_file = lop.prepare_job(_node("set_extension", parms))
     node_job = load_job_file(job_file)  # the job module's own table, as `genpost run` reads it
@@ -94,8 +95,10 @@ def test_set_extension_node_writes_the_clis_real_plate_and_depth_parameters(hou,
         "--extend", str(tmp_path / "mask.####.exr"), "--frames", "1001-1002", "--seed", "3",
         "--out", str(tmp_path / "out"), "--screen", "green", "--holdout", str(tmp_path / "hold.####.exr"),
         "--grain", "off", "--undistort", str(tmp_path / "lens" / "undistort.exr"),
-        "--redistort", str(tmp_path / "lens" / "redistort.####.exr"),
+        "--redistort", str(tmp_path / "lens" / "redistort.####.exr"), "--negative-prompt", "cranes",
+        "--max-keyframes", "4",
     ])
+    assert node_job.params["max_keyframes"] == 4 and node_job.params["negative_prompt"] == "cranes"
     _same_as_cli(node_job.params, cli, "setext")
     validate_units(plan(node_job))  # the job's own checks (values, generator) pass
     # Defaults: the node writes the CLI's defaults, and an unset holdout/ST map is left out.
@@ -220,3 +223,18 @@ def test_crowd_variants_reach_the_job(hou, tmp_path):
     count = len(hou.ui.messages)
     lop.on_generator_changed({"node": _node("crowd_replicate", {"generator": ""})})
     assert len(hou.ui.messages) == count  # no variants: no model environment needed, nothing said
+
+
+#: Job parameters no node shows: the runner's decision (allow_pickle: `genpost run --allow-pickle`),
+#: and set extension's max_sources, which no command line takes either.
+NOT_ON_NODES = {"setext": {"allow_pickle", "max_sources"}, "crowd": {"allow_pickle"}}
+
+
+@pytest.mark.parametrize("asset", sorted(lop.KINDS))
+def test_every_job_parameter_has_a_node_parameter(asset):
+    """A job parameter the command takes is on the node (under its own name, or mapped by the
+    job builder from a menu, toggle or vector), so a new CLI option is not forgotten here."""
+    kind = lop.KINDS[asset].kind
+    on_node = set(_asset_parms(asset)) | jobs.MAPPED_PARAMS
+    missing = sorted(set(param_specs(kind)) - on_node - NOT_ON_NODES[kind])
+    assert not missing, f"{asset}: job parameters without a node parameter: {missing}"

@@ -56,26 +56,80 @@ def test_sources_and_kept_plate(street: dict, full_run: Path) -> None:
         assert img.metadata.get("colourspace") == "ACEScg" or img.colourspace == "ACEScg"
 
 
+def _rig_roto(street: dict, f: int) -> np.ndarray:
+    """The rig's roto in frame ``f``: the extend mask where the plate is not the blue screen."""
+    from genpost_houdini.samples.raycast import BLUE_SCREEN
+
+    plate = exr.read_rgb(Path(street["plate"].replace("####", str(f))))
+    mask = exr.read_mask(Path(street["extend"].replace("####", str(f)))) >= 0.5
+    return mask & ~np.all(plate == BLUE_SCREEN.astype(np.float16).astype(np.float32), axis=-1)
+
+
 def test_masked_pixels_against_the_truth_frames(street: dict, full_run: Path) -> None:
-    """The sample renders what the blue screen hides (``truth``): pixels carried from another
-    frame's plate are that surface (median error < 0.03, measured ~0.01), and the whole
-    extension is far closer to the truth than the plate's mean colour (measured 0.18 vs 0.30).
-    On this shot other frames see the extension only through the screen's edge, which is never
-    a source (issue 11: the plate along a screen's edge is not trusted), so few pixels are
-    carried; those that are must still match."""
-    carried, ours, baseline = [], [], []
+    """The sample renders what the blue screen and the rig hide (``truth``): the whole extension
+    is far closer to the truth than the plate's mean colour (measured 0.18 vs 0.30), the rig's
+    roto is filled partly from other frames' plates (``source`` 1), and the car driving through
+    the kept plate (no --holdout) never shows up in the extension."""
+    from genpost_houdini.qc.truth_score import object_coloured
+    from genpost_houdini.samples.props import CAR_PAINT
+    from genpost_houdini.samples.raycast import REC709_TO_ACESCG
+
+    paint = REC709_TO_ACESCG @ np.asarray(CAR_PAINT, np.float32)
+    ours, baseline, carried, car = [], [], 0, 0
     for f in range(1001, 1009):
         img = exr.read_exr(full_run / f"setext.{f}.exr")
+        rgb = img.get(["R", "G", "B"])
         truth = exr.read_rgb(Path(street["truth"].replace("####", str(f))))
         plate = exr.read_rgb(Path(street["plate"].replace("####", str(f))))
         mask = exr.read_mask(Path(street["extend"].replace("####", str(f)))) >= 0.5
-        err = np.abs(img.get(["R", "G", "B"]) - truth).mean(axis=-1)
-        carried.append(err[mask & (img.channel("source") == 1)])
-        ours.append(err[mask])
+        ours.append(np.abs(rgb - truth).mean(axis=-1)[mask])
         baseline.append(np.abs(plate[~mask].mean(axis=0) - truth[mask]).mean(axis=-1))
-    carried_all = np.concatenate(carried)
-    assert carried_all.size < 50 or np.median(carried_all) < 0.03
+        carried += int((_rig_roto(street, f) & (img.channel("source") == 1)).sum())
+        car += int((mask & object_coloured(rgb, paint) & ~object_coloured(truth, paint)).sum())
     assert np.concatenate(ours).mean() < 0.75 * np.concatenate(baseline).mean()
+    assert carried > 0
+    assert car <= 0.001 * sum(a.size for a in ours)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known defect (issue 11, demo engineer's report): the blend fades a patch's own structure "
+    "in over 3 % of the image from the kept plate and gain-matches it on a ring, so a rig roto "
+    "filled from other frames' plates comes out smoothed: median error ~0.12 against the truth "
+    "while the raw reprojection is ~0.01 (test_carried_plate_is_the_surface_seen)"))
+def test_pixels_carried_from_other_frames_match_the_truth(street: dict, full_run: Path) -> None:
+    """Pixels of the rig's roto carried from another frame's plate (``source`` 1) are that
+    surface: median error against the truth below 0.03."""
+    carried = []
+    for f in range(1001, 1009):
+        img = exr.read_exr(full_run / f"setext.{f}.exr")
+        truth = exr.read_rgb(Path(street["truth"].replace("####", str(f))))
+        sel = _rig_roto(street, f) & (img.channel("source") == 1)
+        carried.append(np.abs(img.get(["R", "G", "B"]) - truth).mean(axis=-1)[sel])
+    carried_all = np.concatenate(carried)
+    assert carried_all.size >= 50 and np.median(carried_all) < 0.03
+
+
+def test_carried_plate_is_the_surface_seen(street: dict) -> None:
+    """The sample is exact: another frame's kept plate, reprojected with depth and camera into
+    the rig's roto, is the truth there (what set extension should carry)."""
+    from genpost_houdini.geometry import reproject
+    from genpost_houdini.shot.camera import CameraTrack
+
+    track = CameraTrack.open(Path(street["stage"]), street["camera"])
+    w, h = street["resolution"]
+    read = lambda kind, f: Path(street[kind].replace("####", str(f)))  # noqa: E731
+    t, errors = 1008, []
+    depth_t, view_t = exr.read_depth(read("depth", t)), track.view(t, w, h)
+    truth = exr.read_rgb(read("truth", t))
+    roto = _rig_roto(street, t)
+    for s in (1001, 1003, 1005):
+        kept = (exr.read_mask(read("extend", s)) < 0.5) & (exr.read_mask(read("holdout", s)) < 0.5)
+        planes = np.concatenate([exr.read_rgb(read("plate", s)), kept.astype(np.float32)[..., None]], axis=-1)
+        sampled, valid = reproject(planes, exr.read_depth(read("depth", s)), track.view(s, w, h), depth_t, view_t)
+        ok = roto & valid & (sampled[..., 3] > 0.99)
+        errors.append(np.abs(sampled[..., :3] - truth).mean(axis=-1)[ok])
+    err = np.concatenate(errors)
+    assert err.size >= 20 and np.median(err) < 0.03
 
 
 def test_plan_prefers_projection(full_run: Path) -> None:

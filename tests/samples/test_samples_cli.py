@@ -13,7 +13,7 @@ from genpost_houdini.imageio.exr import read_depth, read_rgb
 from genpost_houdini.samples import build_street
 
 KEYS = {"stage", "camera", "frames", "first_frame", "last_frame", "resolution", "plate", "depth",
-        "extend", "crowd_region"}
+        "extend", "crowd_region", "holdout"}
 
 
 def test_cli_prints_paths_and_patterns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,7 +25,7 @@ def test_cli_prints_paths_and_patterns(tmp_path: Path, capsys: pytest.CaptureFix
     assert data["resolution"] == [48, 28]
     assert data["camera"] == "/shot/camera" and data["crowd_region"] == "/shot/crowd_region"
     assert Path(data["stage"]).is_file()
-    for key in ("plate", "depth", "extend", "truth"):
+    for key in ("plate", "depth", "extend", "truth", "holdout"):
         assert "####" in data[key]
         for f in (1001, 1002, 1003):
             assert Path(data[key].replace("####", f"{f:04d}")).is_file()

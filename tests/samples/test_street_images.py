@@ -42,7 +42,8 @@ def test_files_and_channels(tiny_street: SampleShot) -> None:
     depth = exr_info(tiny_street.frame_path("depth", f))
     assert depth["channels"] == ["Z"] and depth["types"]["Z"] == "float"
     assert exr_info(tiny_street.frame_path("extend", f))["channels"] == ["mask"]
-    for kind in ("plate", "depth", "extend", "truth"):
+    assert exr_info(tiny_street.frame_path("holdout", f))["channels"] == ["mask"]
+    for kind in ("plate", "depth", "extend", "truth", "holdout"):
         assert [fr for fr in tiny_street.frames if not tiny_street.frame_path(kind, fr).is_file()] == []
 
 
@@ -53,23 +54,38 @@ def test_depth_finite_and_positive_everywhere(tiny_street: SampleShot) -> None:
         assert np.isfinite(z).all() and (z > 0).all(), f
 
 
-def test_extend_mask_is_exactly_the_blue_screen(tiny_street: SampleShot) -> None:
+def test_extend_mask_is_the_blue_screen_and_the_rig_roto(tiny_street: SampleShot) -> None:
+    """The plate is the truth (the clean set) except under the blue screen, under the rig (inside
+    the extend mask, its roto) and where the car drives (the holdout, in the kept plate)."""
     from genpost_houdini.samples.raycast import BLUE_SCREEN
 
     blue = BLUE_SCREEN.astype(np.float16).astype(np.float32)
+    roto_frames, car_centres = 0, []
     for f in tiny_street.frames:
         mask = read_mask(tiny_street.frame_path("extend", f))
         plate = read_rgb(tiny_street.frame_path("plate", f))
         truth = read_rgb(tiny_street.frame_path("truth", f))
+        car = read_mask(tiny_street.frame_path("holdout", f)) > 0.5
         assert set(np.unique(mask)) == {0.0, 1.0}
         ext = mask > 0.5
         assert 0.1 < ext.mean() < 0.9, f
         is_blue = np.all(plate == blue, axis=-1)
-        assert np.array_equal(is_blue, ext), f
-        # Kept pixels are the full set's pixels; the extension is textured, not a flat colour.
-        assert np.array_equal(plate[~ext], truth[~ext])
+        assert not (is_blue & ~ext).any(), f  # the screen is always extended
+        rig = ext & ~is_blue  # the rig's roto: the rig and a few pixels of set around it
+        if rig.sum() >= 4:
+            roto_frames += 1
+            assert (np.abs(plate[rig] - truth[rig]).max(axis=-1) > 0.02).any(), f  # the rig is there
+        # Kept pixels are the full set's pixels but for the car; the car is in the kept plate.
+        assert car.any() and not (car & ext).any(), f
+        assert np.array_equal(plate[~ext & ~car], truth[~ext & ~car]), f
+        assert (np.abs(plate[car] - truth[car]).max(axis=-1) > 0.02).mean() > 0.5, f
+        car_centres.append(np.argwhere(car).mean(axis=0))
         assert not np.any(np.all(truth[ext] == blue, axis=-1))
         assert truth[ext].std(axis=0).min() > 0.02
+    assert roto_frames >= len(tiny_street.frames) // 2
+    # The car drives: its image moves by more than its own size over the shot.
+    moved = np.linalg.norm(car_centres[-1] - car_centres[0])
+    assert moved > 5.0, car_centres
 
 
 def test_extend_is_above_the_cut_or_beyond_the_set(tiny_street: SampleShot) -> None:
@@ -143,7 +159,10 @@ def test_crowd_region_visible_over_the_whole_shot(tiny_street: SampleShot) -> No
 
 
 def test_extension_pixels_lie_on_the_authored_proxy(tiny_street: SampleShot) -> None:
-    """Every extension pixel's 3D point is on a mesh under /shot/extension or on the sky dome."""
+    """Every pixel of the blue screen is, in 3D, on a mesh under /shot/extension or on the sky
+    dome (the rig's roto, the rest of the extend mask, is over the filmed set)."""
+    from genpost_houdini.samples.raycast import BLUE_SCREEN
+
     stage = Usd.Stage.Open(str(tiny_street.stage))
     lo, hi, spheres = [], [], []
     for prim in Usd.PrimRange(stage.GetPrimAtPath(tiny_street.extension_scope)):
@@ -160,7 +179,8 @@ def test_extension_pixels_lie_on_the_authored_proxy(tiny_street: SampleShot) -> 
     f = tiny_street.frames[-1]
     K, c2w = _usd_view(stage, tiny_street.camera, f, 160, 90)
     depth = read_depth(tiny_street.frame_path("depth", f))
-    ext = read_mask(tiny_street.frame_path("extend", f)) > 0.5
+    blue = BLUE_SCREEN.astype(np.float16).astype(np.float32)
+    ext = np.all(read_rgb(tiny_street.frame_path("plate", f)) == blue, axis=-1)
     pts = _backproject(depth, K, c2w)[ext]
     tol = 1e-3 * depth[ext] + 1e-3
     d = np.linalg.norm(np.maximum(np.maximum(lo_a[None] - pts[:, None], pts[:, None] - hi_a[None]), 0), axis=-1)
