@@ -16,6 +16,7 @@ the plate's statistics (seeded by frame).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -316,7 +317,7 @@ class SetExtension:
         from ...imageio import exr
         from ...qc.plate_report import plate_report
 
-        read = lambda f: exr.read_rgb(self.output.path(f))  # noqa: E731
+        read = functools.lru_cache(maxsize=2)(lambda f: exr.read_rgb(self.output.path(f)))  # pairs read each frame twice
         report = plate_report(self.shot, read, frames, screen=self.plates.screen.kind)
         report.pop("screen", None)
         return {**self.warping_qc(frames, read), **report}
