@@ -85,6 +85,13 @@ def claim_output(out_dir: Path, job: Mapping[str, Any], *, force: bool) -> "Mani
     return Manifest(out_dir, job=job, take_over=force)
 
 
+def check_in_shot(frames: Sequence[int], shot_frames: Sequence[int]) -> None:
+    """UsageError naming the frames of ``frames`` that are not in the shot range ``shot_frames``."""
+    outside = sorted(set(frames) - set(shot_frames))
+    if outside:
+        raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(shot_frames)}")
+
+
 def run_frames(
     *,
     out_dir: Path,
@@ -115,9 +122,7 @@ def run_frames(
 
     from .workunit import FrameClaim, Manifest
 
-    outside = sorted(set(frames) - set(shot_frames))
-    if outside:
-        raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(shot_frames)}")
+    check_in_shot(frames, shot_frames)
     if manifest is None:
         manifest = Manifest(out_dir)
     written: list[int] = []

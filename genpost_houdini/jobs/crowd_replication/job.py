@@ -11,12 +11,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ...errors import UsageError
 from ...progress import ProgressFn
 from ...provenance import file_stamp, hash_data, make_provenance
 from ...seeds import derive_seed
 from ...shot.frames import format_frames, output_pattern
-from ..common import OUTPUT_COMPRESSION, claim_output, job_identity, layer_is_current, run_frames
+from ..common import OUTPUT_COMPRESSION, check_in_shot, claim_output, job_identity, layer_is_current, run_frames
 from .params import JOB_KIND, LAYER_NAME, OUTPUT_NAME, CrowdParams, validate
 
 log = logging.getLogger("genpost")
@@ -230,9 +229,7 @@ class CrowdReplication:
 
         frames = list(self.shot.frames if frames is None else frames)
         started = time.perf_counter()
-        outside = sorted(set(frames) - set(self.shot.frames))
-        if outside:
-            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        check_in_shot(frames, self.shot.frames)
         manifest = claim_output(self.out_dir, self.identity(), force=force)
         key = self.job_key()
         visible: set[int] = set()

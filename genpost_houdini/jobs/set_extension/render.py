@@ -24,11 +24,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ...errors import UsageError
 from ...progress import ProgressFn
 from ...provenance import file_stamp, hash_data, make_provenance
 from ...shot.frames import format_frames, output_pattern
-from ..common import OUTPUT_COMPRESSION, claim_output, job_identity, layer_is_current, run_frames
+from ..common import OUTPUT_COMPRESSION, check_in_shot, claim_output, job_identity, layer_is_current, run_frames
 from .canvas import output_source
 from .fill import Filler
 from .params import CONFIDENCE, JOB_KIND, LAYER_NAME, OUTPUT_KINDS, OUTPUT_NAME, OUTPUT_TYPES, PATH_PARAMS, SetExtensionParams, validate
@@ -233,9 +232,7 @@ class SetExtension:
 
         frames = list(self.shot.frames if frames is None else frames)
         started = time.perf_counter()
-        outside = sorted(set(frames) - set(self.shot.frames))
-        if outside:
-            raise UsageError(f"frames {format_frames(outside)} lie outside the shot range {format_frames(self.shot.frames)}")
+        check_in_shot(frames, self.shot.frames)
         manifest = claim_output(self.out_dir, self.identity(), force=force)
         try:
             plan = self.plan
