@@ -51,6 +51,9 @@ CASES = {
 LEAK_FRACTION = 1e-4
 #: A colour cast allowed beyond the truth's (fraction of fully extended pixels).
 CAST_MARGIN = 0.01
+#: The extension's warping error (setext's JSON) at most this times the plate's: no more
+#: flicker than the footage itself (the clean shot was locked at 0.85x before real plates).
+WARPING_RATIO = 1.0
 
 
 def criteria(case: str, score: dict) -> list[tuple[str, object, str, bool | None]]:
@@ -80,6 +83,10 @@ def criteria(case: str, score: dict) -> list[tuple[str, object, str, bool | None
     limit = LIMITS["median_error_seen_lens"] if CASES[case].get("lens") else LIMITS["median_error_seen"]
     v = score.get("median_error_seen")
     rows.append(("median_error_seen", v, f"<= {limit}", v is not None and v <= limit))
+    region, plate = score.get("warping_error"), score.get("plate_warping_error")
+    if region is not None and plate:
+        ratio = region / plate
+        rows.append(("warping_ratio", ratio, f"<= {WARPING_RATIO} (flicker vs the plate's)", ratio <= WARPING_RATIO))
     return rows
 
 
@@ -145,6 +152,8 @@ def main() -> None:
                 continue
             score = score_real_plate(real, out)
             score["seconds"] = round(seconds, 1)
+            result = json.loads(text)
+            score["warping_error"], score["plate_warping_error"] = result.get("warping_error"), result.get("plate_warping_error")
             print_table(case, score)
             if args.json:
                 print(f"{case}: " + json.dumps(_rounded(score)))

@@ -79,3 +79,37 @@ def distance_to(mask: np.ndarray, limit: int) -> np.ndarray:
         r = max(r + 1, int(r * 1.4))
     dist[np.isinf(dist)] = limit
     return dist
+
+
+def window_max(values: np.ndarray, r: int, fill: float = -np.inf) -> np.ndarray:
+    """Maximum of an (h, w) array over the (2r+1)^2 window around each pixel (outside: ``fill``).
+    Windows past 8 pixels are taken on 4x4 blocks: radius up to 4 * ceil(r / 4) + 3, never less."""
+    return _window_extreme(np.asarray(values), r, np.maximum, fill)
+
+
+def window_min(values: np.ndarray, r: int, fill: float = np.inf) -> np.ndarray:
+    """Minimum over the (2r+1)^2 window; see :func:`window_max`."""
+    return _window_extreme(np.asarray(values), r, np.minimum, fill)
+
+
+def _window_extreme(values: np.ndarray, r: int, fn: np.ufunc, fill: float) -> np.ndarray:
+    h, w = values.shape
+    if r <= 0:
+        return values.copy()
+    if r > 8:
+        k = 4
+        hp, wp = -(-h // k) * k, -(-w // k) * k
+        blocks = np.pad(values, ((0, hp - h), (0, wp - w)), constant_values=fill).reshape(hp // k, k, wp // k, k)
+        coarse = _window_extreme(fn.reduce(fn.reduce(blocks, axis=3), axis=1), -(-r // k), fn, fill)
+        return np.repeat(np.repeat(coarse, k, axis=0), k, axis=1)[:h, :w]
+    out = values
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r, r)
+        p = np.pad(out, pad, constant_values=fill)
+        n = out.shape[axis]
+        acc = np.take(p, np.arange(0, n), axis=axis)
+        for i in range(1, 2 * r + 1):
+            acc = fn(acc, np.take(p, np.arange(i, i + n), axis=axis))
+        out = acc
+    return out

@@ -12,6 +12,11 @@ with different patch labels) where ``G = 0``: every patch keeps its own texture,
 at seams and at the boundary are spread smoothly over the patches (Perez et al. 2003). Domain
 pixels next to neither (the image border, untrusted plate) have no constraint (Neumann).
 
+Across a depth discontinuity there is no continuity to enforce: with the frame's ``depth``, a
+fixed pixel off the surfaces of the domain next to it (a kept lamp post in front of the
+extended facade) is no boundary value, and neighbours on different surfaces are not linked
+(:func:`same_surface`; depth is the depth render's, planar or not: only ratios are compared).
+
 Solved for the correction ``C = X - guide`` (smooth except at seams) by conjugate gradients
 preconditioned with an aggregation multigrid V-cycle (piecewise-constant 2x2 aggregates, whose
 Galerkin coarse operator is again a 4-neighbour graph Laplacian), over the domain's bounding
@@ -24,12 +29,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..conditioning.morphology import window_max, window_min
+
 #: Relative residual at which conjugate gradients stop, and their iteration cap.
 TOLERANCE, MAX_ITERATIONS = 1e-3, 60
 #: Damped-Jacobi weight and sweeps before/after each coarse correction; coarsest grid size.
 JACOBI_WEIGHT, SWEEPS, COARSEST = 0.8, 2, 8
 #: Larger problems are solved on a coarser grid (see :func:`poisson_blend`).
 MAX_UNKNOWNS = 60_000
+#: Neighbours whose depths differ by more than this fraction lie on different surfaces.
+DEPTH_TOLERANCE = 0.05
+#: A depth step this many times the steps beside it is a discontinuity (see :func:`depth_links`).
+STEP_FACTOR = 3.0
+#: Depth given to pixels with no finite positive depth (no hit: the sky): far, one surface.
+NO_HIT_DEPTH = 1e9
 
 
 @dataclass
@@ -101,17 +114,58 @@ def _vcycle(levels: list[_Level], i: int, r: np.ndarray) -> np.ndarray:
     return x
 
 
+def log_depth(depth: np.ndarray) -> np.ndarray:
+    """log of ``depth`` (H, W), with NO_HIT_DEPTH where it is not finite and positive."""
+    z = np.asarray(depth, np.float32)
+    return np.log(np.where(np.isfinite(z) & (z > 0), z, np.float32(NO_HIT_DEPTH))).astype(np.float32)
+
+
+def depth_links(depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(east (H, W-1), south (H-1, W)) bool: neighbours on one surface. A step in log depth
+    above DEPTH_TOLERANCE and above STEP_FACTOR times the smaller of the steps beside it on the
+    same line is a discontinuity; a plane at a grazing angle (large but even steps) stays linked."""
+    lz = log_depth(depth)
+    return _links_along_x(lz), _links_along_x(lz.T).T
+
+
+def _links_along_x(lz: np.ndarray) -> np.ndarray:
+    d = np.abs(np.diff(lz, axis=1))
+    inf = np.float32(np.inf)
+    left = np.pad(d, ((0, 0), (1, 0)), constant_values=inf)[:, :-1]
+    right = np.pad(d, ((0, 0), (0, 1)), constant_values=inf)[:, 1:]
+    beside = np.minimum(left, right)
+    return (d <= np.float32(np.log1p(DEPTH_TOLERANCE))) | (d <= STEP_FACTOR * beside)
+
+
+def same_surface(domain: np.ndarray, depth: np.ndarray, radius: int, tolerance: float = DEPTH_TOLERANCE) -> np.ndarray:
+    """(H, W) bool: pixels whose depth lies within ``tolerance`` (relative) of the depth range of
+    the ``domain`` pixels within ``radius`` (chessboard), or with no domain pixel that near.
+    False marks what lies in front of (or behind) everything of the domain near it."""
+    lz = log_depth(depth)
+    big = np.float32(1e30)
+    hi = window_max(np.where(domain, lz, -big), radius, -big)
+    lo = window_min(np.where(domain, lz, big), radius, big)
+    tol = np.float32(np.log1p(tolerance))
+    return (hi < -big / 2) | ((lz >= lo - tol) & (lz <= hi + tol))
+
+
 def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: np.ndarray | None,
-           tolerance: float, max_iterations: int, weight: np.ndarray | None = None, screen: float = 0.0) -> np.ndarray:
-    """The correction (C, H, W) on ``dom`` for planar boundary ``b`` and guide ``g``."""
+           tolerance: float, max_iterations: int, weight: np.ndarray | None = None, screen: float = 0.0,
+           links: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The correction (C, H, W) on ``dom`` for planar boundary ``b`` and guide ``g``; ``links``
+    (:func:`depth_links`): neighbours on different surfaces are not linked."""
     h, w = dom.shape
 
-    we = (dom[:, :-1] & dom[:, 1:]).astype(np.float32)
-    ws = (dom[:-1, :] & dom[1:, :]).astype(np.float32)
-    fe = dom[:, :-1] & fix[:, 1:]   # unknown (y, x) with a fixed east neighbour
-    fw = fix[:, :-1] & dom[:, 1:]   # unknown (y, x+1) with a fixed west neighbour
-    fs = dom[:-1, :] & fix[1:, :]
-    fn = fix[:-1, :] & dom[1:, :]
+    link_e = np.ones((h, w - 1), bool)
+    link_s = np.ones((h - 1, w), bool)
+    if links is not None:
+        link_e, link_s = links
+    we = (dom[:, :-1] & dom[:, 1:] & link_e).astype(np.float32)
+    ws = (dom[:-1, :] & dom[1:, :] & link_s).astype(np.float32)
+    fe = dom[:, :-1] & fix[:, 1:] & link_e   # unknown (y, x) with a fixed east neighbour
+    fw = fix[:, :-1] & dom[:, 1:] & link_e   # unknown (y, x+1) with a fixed west neighbour
+    fs = dom[:-1, :] & fix[1:, :] & link_s
+    fn = fix[:-1, :] & dom[1:, :] & link_s
     dd = np.zeros((h, w), np.float32)
     dd[:, :-1] += fe
     dd[:, 1:] += fw
@@ -150,8 +204,8 @@ def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: 
     r[:, :, 1:] -= jump_e
     r[:, :-1, :] += jump_s
     r[:, 1:, :] -= jump_s
-    inner_e = dom[:, :-1] & dom[:, 1:]
-    inner_s = dom[:-1, :] & dom[1:, :]
+    inner_e = dom[:, :-1] & dom[:, 1:] & link_e
+    inner_s = dom[:-1, :] & dom[1:, :] & link_s
     # fixed east neighbour of p=(y, x): continued gradient g_p - g_west
     cont = np.zeros_like(g)
     cont[:, :, 1:] = np.where(inner_e, de, 0.0)
@@ -167,7 +221,10 @@ def _solve(b: np.ndarray, g: np.ndarray, dom: np.ndarray, fix: np.ndarray, lab: 
     r[:, 1:, :] += fn * (b[:, :-1, :] - g[:, 1:, :] - wt[1:, :] * cont[:, 1:, :])
     # an isolated domain component without any fixed neighbour is singular: no correction there
     # (the Neumann problem is determined only up to a constant); pin it with a tiny diagonal.
-    diag = np.where(dom, np.maximum(diag + screen, 1e-3), 0.0).astype(np.float32)
+    # screening (corrections fade with distance) where the guidance is whole: where it is damped
+    # (the fade band along the kept plate) the correction continues the boundary undiminished
+    screened = np.float32(screen) * wt
+    diag = np.where(dom, np.maximum(diag + screened, 1e-3), 0.0).astype(np.float32)
     r[:, ~dom] = 0.0
 
     levels = [_Level(we, ws, diag, dom)]
@@ -223,6 +280,22 @@ def _seam_gradient(g: np.ndarray, dom: np.ndarray, lab: np.ndarray) -> np.ndarra
     return total / np.maximum(count, 1.0)
 
 
+def _block_log_depth(lz: np.ndarray, dom: np.ndarray, f: int) -> np.ndarray:
+    """(h', w'): each f x f block's log depth, the median of its domain pixels' (all its pixels'
+    mean where it has none): a median keeps a block straddling a discontinuity on one side."""
+    import warnings
+
+    h, w = dom.shape
+    hp, wp = -(-h // f) * f, -(-w // f) * f
+    padded = np.pad(np.where(dom, lz, np.nan), ((0, hp - h), (0, wp - w)), constant_values=np.nan)
+    blocks = padded.reshape(hp // f, f, wp // f, f).transpose(0, 2, 1, 3).reshape(hp // f, wp // f, f * f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks: filled below
+        median = np.nanmedian(blocks, axis=-1)
+    whole = _block_mean(lz[..., None], np.ones(dom.shape, np.float32), f)[0][..., 0]
+    return np.where(np.isfinite(median), median, whole).astype(np.float32)
+
+
 def _block_mean(values: np.ndarray, weights: np.ndarray, f: int) -> tuple[np.ndarray, np.ndarray]:
     """(weighted means (h', w', C), weight sums (h', w')) over f x f blocks (edges zero-padded)."""
     h, w = weights.shape
@@ -246,6 +319,7 @@ def poisson_blend(
     max_unknowns: int = MAX_UNKNOWNS,
     weight: np.ndarray | None = None,
     reach: float | None = None,
+    depth: np.ndarray | None = None,
 ) -> np.ndarray:
     """The blended extension (H, W, C) on ``domain`` (``guide`` elsewhere).
 
@@ -255,10 +329,14 @@ def poisson_blend(
     guidance across it); None: no seams. ``weight`` (H, W) in [0, 1] scales the guidance (0: a
     membrane that only continues the boundary; default 1). ``reach`` (pixels): a screened
     Poisson equation whose corrections fade over about that distance from where they arise
-    (None: they spread over the whole domain). When the domain's bounding box holds more than
+    (None: they spread over the whole domain); the screening scales with ``weight``, so where
+    the guidance is damped the correction carries the boundary undiminished. When the domain's bounding box holds more than
     ``max_unknowns`` pixels, the correction is solved on a coarser grid (2x2, 4x4... block
     means) and interpolated bilinearly: it is smooth away from seams, and seams then soften
-    over a block instead of showing a step.
+    over a block instead of showing a step. ``depth`` (H, W): the frame's depth; fixed pixels
+    off the surfaces of the domain near them are no boundary (:func:`same_surface`, within a
+    block or 2 pixels), and neighbours on different surfaces are not linked (pixels, or blocks
+    by the median depth of their domain pixels).
     """
     from ..conditioning.pullpush import upsample
     from .blend import coarse_field
@@ -277,13 +355,18 @@ def poisson_blend(
     x0, x1 = max(0, xs[0] - f), min(domain.shape[1], xs[-1] + 1 + f)  # fixed blocks around
     dom = domain[y0:y1, x0:x1]
     fix = fixed[y0:y1, x0:x1]
+    links = None
+    if depth is not None:
+        z = np.asarray(depth)[y0:y1, x0:x1]
+        links = depth_links(z)
+        fix = fix & same_surface(dom, z, max(2, f))
     g = guide[y0:y1, x0:x1]
     b = np.asarray(boundary, np.float32)[y0:y1, x0:x1]
     lab = None if labels is None else np.asarray(labels)[y0:y1, x0:x1]
     wgt = None if weight is None else np.asarray(weight, np.float32)[y0:y1, x0:x1]
     if f == 1:
         screen = 0.0 if not reach else 1.0 / float(reach) ** 2
-        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations, wgt, screen), 0, -1)
+        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations, wgt, screen, links), 0, -1)
         sub = out[y0:y1, x0:x1]
         sub[dom] += corr[dom]
         return out
@@ -302,7 +385,10 @@ def poisson_blend(
         lab_c = np.where(first < big, lab.reshape(-1)[np.minimum(first, h * w - 1)], -1)
     wgt_c = None if wgt is None else _block_mean(wgt[..., None], dom.astype(np.float32), f)[0][..., 0]
     screen_c = 0.0 if not reach else (f / float(reach)) ** 2
-    corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations, wgt_c, screen_c), 0, -1)
+    links_c = None
+    if depth is not None:
+        links_c = depth_links(np.exp(_block_log_depth(log_depth(z), dom, f)))
+    corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations, wgt_c, screen_c, links_c), 0, -1)
     mixed = fix_c & (n_dom > 0)  # boundary blocks holding domain pixels: correct the mismatch
     corr_c[mixed] = (b_c - g_c)[mixed]
     field = upsample(coarse_field(corr_c, (dom_c | mixed).astype(np.float32), 1), dom.shape[0], dom.shape[1], f)

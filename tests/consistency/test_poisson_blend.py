@@ -68,3 +68,62 @@ def test_empty_domain_is_a_copy() -> None:
     lin = _linear()
     out = poisson_blend(lin + 1, lin, np.zeros((H, W), bool), np.ones((H, W), bool))
     assert np.array_equal(out, lin)
+
+
+# -- depth: nothing is matched across a discontinuity ----------------------------------------------
+
+def _wall_and_post() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A wall at 20 m (colour: the linear field) filling the frame, with a dark post at 10 m
+    standing in front of it through the domain's lower edge; the domain is wall only."""
+    lin = _linear()
+    depth = np.full((H, W), 20.0, np.float32)
+    post = np.zeros((H, W), bool)
+    post[50:, 60:66] = True
+    depth[post] = 10.0
+    truth = lin.copy()
+    truth[post] = 0.02
+    domain = np.zeros((H, W), bool)
+    domain[10:60, 20:110] = True
+    domain &= ~post
+    return truth, depth, post, domain
+
+
+def test_a_post_in_front_is_no_boundary_for_the_wall_behind() -> None:
+    truth, depth, post, dom = _wall_and_post()
+    for f_max in (60_000, 1500):  # full resolution and the coarse solve
+        blind = poisson_blend(truth, truth + 0.1, dom, ~dom, max_unknowns=f_max, reach=40)
+        seen = poisson_blend(truth, truth + 0.1, dom, ~dom, max_unknowns=f_max, reach=40, depth=depth)
+        beside = np.zeros_like(dom)  # wall pixels of the domain just beside the post
+        beside[50:58, 56:60] = True
+        beside[50:58, 66:70] = True
+        err_blind = np.abs(blind - truth)[beside].mean()
+        err_seen = np.abs(seen - truth)[beside].mean()
+        # without depth the dark post drags the wall towards it; with depth the wall takes its
+        # own boundary (the wall around the domain) and stays within the blend's residual
+        assert err_blind > 0.04, (f_max, err_blind)
+        assert err_seen < 0.02, (f_max, err_seen)
+
+
+def test_depth_links_keep_a_grazing_plane_and_cut_a_step() -> None:
+    from genpost_houdini.consistency.poisson import depth_links
+
+    y = np.arange(H, dtype=np.float32)[:, None] + np.zeros((1, W), np.float32)
+    ground = 1.0 / (0.002 + 0.0012 * y)  # a ground plane: inverse depth affine in rows, ~7 % per row far off
+    east, south = depth_links(ground)
+    assert east.all() and south.all()
+    stepped = ground.copy()
+    stepped[:, 64:] *= 3.0  # a building edge: far behind from column 64
+    east, south = depth_links(stepped)
+    assert not east[:, 63].any() and east[:, :63].all() and east[:, 64:].all()
+    assert south.all()
+
+
+def test_same_surface_marks_what_stands_in_front() -> None:
+    from genpost_houdini.consistency.poisson import same_surface
+
+    truth, depth, post, dom = _wall_and_post()
+    ok = same_surface(dom, depth, 3)
+    near_dom = np.zeros_like(dom)
+    near_dom[8:63, 18:112] = True
+    assert not ok[post & near_dom & (np.arange(H)[:, None] < 63)].any()  # the post near the wall
+    assert ok[~post].all()  # the wall itself, and pixels far from the domain

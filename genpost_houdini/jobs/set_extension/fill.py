@@ -90,7 +90,7 @@ class Filler:
 
         tr = self.trust(t)
         work = ~tr.trusted if keyframe else work_region(tr, spill_band_px(*self.shot.plate_resolution) + 4)
-        return Canvas.start(tr.image, tr.trusted, work)
+        return Canvas.start(tr.image, tr.trusted, work, self.shot.read("depth", t))
 
     # -- stages 1 and 2: reprojection -------------------------------------------------------
     def fill_from_plates(self, t: int, depth: np.ndarray, c: Canvas) -> None:

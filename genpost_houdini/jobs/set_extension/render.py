@@ -79,7 +79,7 @@ class SetExtension:
         stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
         stage_stamp = file_stamp(p.stage)
         return hash_data(
-            "setext-plan-v4",  # v2: one seed rule, hole windows = generator windows; v3: real plates; v4: unmixed edge, mover colour grown
+            "setext-plan-v5",  # v2: one seed rule, hole windows = generator windows; v3: real plates; v4: unmixed edge, mover colour grown; v5: depth-aware blending (keyframes change)
             stage_stamp,
             self.shot.camera.prim_path,
             stamps,
@@ -175,7 +175,7 @@ class SetExtension:
             c.put_generated(c.missing, self.filler.temporal_holes(t)[c.missing])
         else:
             self.filler.generator_seconds += self.filler.generate(t, depth, c, "holes")
-        c.blend(tr.anchor, tr.anchor_image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution))
+        c.blend(tr.anchor, tr.anchor_image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution), generated_last=True)
         return c
 
     def _compose(self, t: int, c: Any) -> dict[str, np.ndarray]:
