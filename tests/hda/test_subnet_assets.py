@@ -10,6 +10,7 @@ import ast
 import email
 import email.policy
 import importlib
+import importlib.util
 import inspect
 import re
 import sys
@@ -329,72 +330,32 @@ def test_subnet_spec_errors_name_the_problem(tmp_path):
 
 
 # -- the glue with the values the inner nodes deliver -------------------------------------------
-class _Parm:
-    def __init__(self, value):
-        self.value = value
+def _load_fake_pdg() -> types.ModuleType:
+    """tests/houdini_glue/fake_pdg.py: the one stand-in for SideFX's pdg (not installable)."""
+    spec = importlib.util.spec_from_file_location("fake_pdg", Path(__file__).parents[1] / "houdini_glue" / "fake_pdg.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def evaluateString(self) -> str:  # noqa: N802 - PDG's name
-        if not isinstance(self.value, str):
-            raise TypeError("not a string parameter")
-        return self.value
 
-    def evaluateInt(self) -> int:  # noqa: N802
-        if isinstance(self.value, str):
-            raise TypeError("not an integer parameter")
-        return int(self.value)
+FAKE_PDG = _load_fake_pdg()
 
 
 class _NoErrors:
-    """A pdg.Node as the callback sees it: parameters indexed by name (``self["jobfile"]``)."""
+    """A pdg.Node without ``cookError``: parameters indexed by name only."""
 
     def __init__(self, values):
         self.values = values
 
     def __getitem__(self, name):
-        return _Parm(self.values[name])
-
-
-class _Processor(_NoErrors):
-    """... with ``cookError`` to report a failure on the node."""
-
-    def __init__(self, values):
-        super().__init__(values)
-        self.errors: list[str] = []
-
-    def cookError(self, text):  # noqa: N802
-        self.errors.append(text)
-
-
-class _Item:
-    def __init__(self, index, parent=None):
-        self.index, self.parent, self.attribs, self.command, self.expected = index, parent, {}, "", []
-
-    def setIntAttrib(self, n, v):  # noqa: N802
-        self.attribs[n] = v
-
-    setFloatAttrib = setStringAttrib = setIntAttrib  # noqa: N815
-
-    def setCommand(self, c):  # noqa: N802
-        self.command = c
-
-    def addExpectedOutputFile(self, path, tag, own=True):  # noqa: N802
-        self.expected.append((path, tag))
-
-
-class _Holder:
-    def __init__(self):
-        self.items = []
-
-    def addWorkItem(self, index=0, parent=None, **_):  # noqa: N802
-        self.items.append(_Item(index, parent))
-        return self.items[-1]
+        return FAKE_PDG.Processor(self.values)[name]
 
 
 @pytest.fixture()
 def fake_pdg(monkeypatch):
     """SideFX's pdg module is not installable: the two result values the callback returns."""
-    module = types.ModuleType("pdg")
-    module.result = types.SimpleNamespace(Success="Success", Failure="Failure")
+    module = FAKE_PDG.make_module()
     monkeypatch.setitem(sys.modules, "pdg", module)
     return module
 
@@ -417,20 +378,20 @@ def test_wedge_callback_with_the_inner_nodes_values(fake_pdg, job_file, tmp_path
 
     values = {"jobfile": str(job_file), "frames": "", "chunksize": 4, "outdir": str(tmp_path / "elsewhere"),
               "seeds": "1,2", "prompts": "", "strengths": "", "genpost": "/opt/genpost/bin/genpost"}
-    holder = _Holder()
-    assert wedge.on_generate(_Processor(values), holder, [], None) == "Success"
+    holder = FAKE_PDG.ItemHolder()
+    assert wedge.on_generate(FAKE_PDG.Processor(values), holder, [], None) == "Success"
     assert len(holder.items) == 2 * 2  # 2 seeds x frames 1001-1006 in chunks of 4 (4 + 2)
     outs = {i.attribs["genpost_out"] for i in holder.items}
     assert len(outs) == 2 and all(o.startswith(str(tmp_path / "elsewhere")) for o in outs)
     assert (tmp_path / "elsewhere" / ".genpost" / "wedge_job.json").is_file()
     assert {t for i in holder.items for _, t in i.expected} == {"file/image/exr", "file/usd"}
 
-    broken = _Processor({**values, "jobfile": str(tmp_path / "missing.json")})
-    assert wedge.on_generate(broken, _Holder(), [], None) == "Failure"
+    broken = FAKE_PDG.Processor({**values, "jobfile": str(tmp_path / "missing.json")})
+    assert wedge.on_generate(broken, FAKE_PDG.ItemHolder(), [], None) == "Failure"
     assert "missing.json" in broken.errors[0]
     # without cookError the glue raises, so the cook still fails with the message
     with pytest.raises(BadInputError, match="Job File"):
-        wedge.on_generate(_NoErrors({**values, "jobfile": ""}), _Holder(), [], None)
+        wedge.on_generate(_NoErrors({**values, "jobfile": ""}), FAKE_PDG.ItemHolder(), [], None)
 
 
 class _Layer:
