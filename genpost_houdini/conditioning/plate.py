@@ -178,21 +178,6 @@ def screen_tinted(image: np.ndarray, screen: Screen) -> np.ndarray:
     return hue_excess(image, SCREEN_CHANNEL[screen.kind]) > screen.normal_excess + SPILL_EXCESS
 
 
-def despill(image: np.ndarray, screen: Screen) -> np.ndarray:
-    """``image`` (pixels near the matte) with the screen's hue excess limited to the set's
-    typical one (classic despill: the screen's channel is clamped against the larger other
-    channel)."""
-    img = np.array(image, dtype=np.float32)
-    if not screen.present:
-        return img
-    ch = SCREEN_CHANNEL[screen.kind]
-    others = [c for c in range(3) if c != ch]
-    top = np.maximum(img[..., others[0]], img[..., others[1]])
-    limit = top + screen.typical_excess * (np.maximum(_level(img), 0.0) + 0.02)
-    img[..., ch] = np.minimum(img[..., ch], limit)
-    return img
-
-
 def unmix_screen(plate: np.ndarray, matte: np.ndarray, screen: Screen) -> np.ndarray:
     """The part ``plate * (1 - m)`` of the output ``plate * (1 - m) + extension * m`` where a
     keyed screen lies behind the soft edge: the foreground alone, without the screen and its
@@ -201,7 +186,7 @@ def unmix_screen(plate: np.ndarray, matte: np.ndarray, screen: Screen) -> np.nda
     A plate pixel of the edge is ``fg + screen * m`` (``fg``: the scene premultiplied by
     ``1 - m``, screen light spilled on it). The screen behind it is the local mean of the pure
     screen (matte >= 0.999 and of the screen's hue) within UNMIX_PX; ``fg`` is then despilled
-    (the screen's channel clamped as :func:`despill` does, and the screen's colour in the same
+    (the screen's channel clamped against the larger other channel (classic despill), and the screen's colour in the same
     proportion taken from the other channels). Pixels without pure screen nearby (a soft matte
     over the set, no screen) and pixels with matte 0 or 1 keep ``plate * (1 - m)``.
     """
@@ -256,8 +241,8 @@ def plate_flaws(plate: np.ndarray, matte: np.ndarray, screen: Screen, *, band: i
     """(hard, spill): the untrusted pixels of :func:`untrusted_pixels` split into those that are
     not the set at all (matte > 0, screen-coloured, or anywhere more of the screen's hue than
     the set normally shows) and the kept plate that is the set with spill on it (the band, and
-    the screen's hue beyond the set's normal near the matte; despilled, it can anchor the
-    frame's own blend)."""
+    the screen's hue beyond the set's normal near the matte; it can anchor the frame's own
+    blend)."""
     touched = matte > 0
     h, w = matte.shape
     if band is None:

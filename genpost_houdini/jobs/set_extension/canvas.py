@@ -119,7 +119,7 @@ class Canvas:
         """Gradient-domain finish: the filled pixels keep their gradients within each patch and
         meet the frame's trusted plate and each other without steps (consistency.poisson).
         ``anchor`` pixels (filled or not) are held too: kept plate the extension must meet;
-        ``anchor_values`` are the boundary's values (the despilled plate) where given. With ``kept`` (the pixels whose plate is
+        ``anchor_values`` are the boundary's values (the frame's plate) where given. With ``kept`` (the pixels whose plate is
         output as it is) the extension's own structure fades in over ``fade`` pixels from
         them: right at the matte edge it continues the plate, so no seam shows there.
         ``generated_last``: the pixels generated for this frame alone (label GENERATED_LABEL)
@@ -135,7 +135,7 @@ class Canvas:
         if anchor is not None and anchor.any():
             domain = domain & ~anchor
             fixed = fixed | anchor
-        if anchor_values is not None:  # the whole boundary as given (despilled: no screen tint spreads)
+        if anchor_values is not None:  # the whole boundary as given (anchors are not on the canvas)
             boundary = np.where(fixed[..., None], anchor_values, self.image)
         weight = None
         if kept is not None and fade > 0 and depth is not None:

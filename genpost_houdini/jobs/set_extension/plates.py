@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ...conditioning.grain import NO_GRAIN, GrainModel, degrain, measure_grain
-from ...conditioning.plate import Screen, box_down, despill, detect_screen, plate_flaws, screen_tinted, spill_band_px, untrusted_pixels
+from ...conditioning.plate import Screen, box_down, detect_screen, plate_flaws, screen_tinted, spill_band_px, untrusted_pixels
 from ...conditioning.morphology import dilate
 from ...conditioning.pullpush import pull_push
 from ...shot.camera import box_view
@@ -197,14 +197,13 @@ class FrameTrust:
     ``matte`` (H, W) the soft extend matte; ``need`` = matte > 0 (pixels that use the
     extension); ``trusted`` plate pixels that may be a source or context; ``anchor`` kept plate
     that is the set but not a source (spill on it, or unverified) the frame's own extension
-    must meet too; ``anchor_image`` the plate despilled (the blend's boundary values)."""
+    must meet too (with its own values: they are output beside the edge as they are)."""
 
     image: np.ndarray
     matte: np.ndarray
     need: np.ndarray
     trusted: np.ndarray
     anchor: np.ndarray
-    anchor_image: np.ndarray
 
 
 def frame_trust(shot: Any, analysis: PlateAnalysis, frame: int) -> FrameTrust:
@@ -233,14 +232,14 @@ def frame_trust(shot: Any, analysis: PlateAnalysis, frame: int) -> FrameTrust:
     if shot.lens is not None:
         need &= shot.covered(frame)
     clean = np.asarray(clean, np.float32)
-    # the spill band anchors (despilled) when the screen spills; visibly spilled pixels do not
-    # (despill restores the hue, not the light spill added); without spill the edge margin is
+    # the spill band anchors when the screen spills, with its own values (it is output beside
+    # the edge as it is); visibly screen-tinted pixels do not; without spill the edge margin is
     # anti-aliased with the screen and anchors nothing, only unverified plate does
     anchor = spill & ~need & ~screen_tinted(clean, analysis.screen)
     if not (analysis.screen.present and analysis.screen.spill):
         anchor &= analysis.unverified_at(frame, shape)
     return FrameTrust(image=clean, matte=matte, need=need, trusted=~hard & ~spill & ~need,
-                      anchor=anchor, anchor_image=despill(clean, analysis.screen))
+                      anchor=anchor)
 
 
 def work_region(trust: FrameTrust, radius: int) -> np.ndarray:

@@ -11,7 +11,9 @@ part is its foreground alone (:func:`~genpost_houdini.conditioning.plate.unmix_s
 screen, no spill), so no dark or screen-coloured line runs along the matte edge. The extension is assembled in the depth's
 (undistorted) space from trusted, degrained sources, blended in the gradient domain, taken back
 to plate space through the redistort ST map (with a lens), and regrained with fresh grain of
-the plate's statistics (seeded by frame).
+the plate's statistics (seeded by frame). The blend's boundary is the frame's own plate as it is
+output beside the edge (spill band included, never despilled there): the extension meets what
+the viewer sees next to it.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class SetExtension:
         stamps = [[file_stamp(f) for f in self.shot.input_files(t)] for t in self.shot.frames]
         stage_stamp = file_stamp(p.stage)
         return hash_data(
-            "setext-plan-v5",  # v2: one seed rule, hole windows = generator windows; v3: real plates; v4: unmixed edge, mover colour grown; v5: depth-aware blending (keyframes change)
+            "setext-plan-v6",  # v2: one seed rule, hole windows = generator windows; v3: real plates; v4: unmixed edge, mover colour grown; v5: depth-aware blending (keyframes change); v6: the blend meets the plate as output
             stage_stamp,
             self.shot.camera.prim_path,
             stamps,
@@ -175,7 +177,7 @@ class SetExtension:
             c.put_generated(c.missing, self.filler.temporal_holes(t)[c.missing])
         else:
             self.filler.generator_seconds += self.filler.generate(t, depth, c, "holes")
-        c.blend(tr.anchor, tr.anchor_image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution), generated_last=True)
+        c.blend(tr.anchor, tr.image, kept=~tr.need, fade=fade_px(*self.shot.plate_resolution), generated_last=True)
         return c
 
     def _compose(self, t: int, c: Any) -> dict[str, np.ndarray]:
