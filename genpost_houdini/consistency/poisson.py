@@ -124,7 +124,11 @@ def depth_links(depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(east (H, W-1), south (H-1, W)) bool: neighbours on one surface. A step in log depth
     above DEPTH_TOLERANCE and above STEP_FACTOR times the smaller of the steps beside it on the
     same line is a discontinuity; a plane at a grazing angle (large but even steps) stays linked."""
-    lz = log_depth(depth)
+    return _links(log_depth(depth))
+
+
+def _links(lz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`depth_links` of log depth ``lz``."""
     return _links_along_x(lz), _links_along_x(lz.T).T
 
 
@@ -141,7 +145,11 @@ def same_surface(domain: np.ndarray, depth: np.ndarray, radius: int, tolerance: 
     """(H, W) bool: pixels whose depth lies within ``tolerance`` (relative) of the depth range of
     the ``domain`` pixels within ``radius`` (chessboard), or with no domain pixel that near.
     False marks what lies in front of (or behind) everything of the domain near it."""
-    lz = log_depth(depth)
+    return _same_surface_log(domain, log_depth(depth), radius, tolerance)
+
+
+def _same_surface_log(domain: np.ndarray, lz: np.ndarray, radius: int, tolerance: float = DEPTH_TOLERANCE) -> np.ndarray:
+    """:func:`same_surface` of log depth ``lz``."""
     big = np.float32(1e30)
     hi = window_max(np.where(domain, lz, -big), radius, -big)
     lo = window_min(np.where(domain, lz, big), radius, big)
@@ -355,18 +363,17 @@ def poisson_blend(
     x0, x1 = max(0, xs[0] - f), min(domain.shape[1], xs[-1] + 1 + f)  # fixed blocks around
     dom = domain[y0:y1, x0:x1]
     fix = fixed[y0:y1, x0:x1]
-    links = None
+    lz = None
     if depth is not None:
-        z = np.asarray(depth)[y0:y1, x0:x1]
-        links = depth_links(z)
-        fix = fix & same_surface(dom, z, max(2, f))
+        lz = log_depth(np.asarray(depth)[y0:y1, x0:x1])
+        fix = fix & _same_surface_log(dom, lz, max(2, f))
     g = guide[y0:y1, x0:x1]
     b = np.asarray(boundary, np.float32)[y0:y1, x0:x1]
     lab = None if labels is None else np.asarray(labels)[y0:y1, x0:x1]
     wgt = None if weight is None else np.asarray(weight, np.float32)[y0:y1, x0:x1]
     if f == 1:
         screen = 0.0 if not reach else 1.0 / float(reach) ** 2
-        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations, wgt, screen, links), 0, -1)
+        corr = np.moveaxis(_solve(np.moveaxis(b, -1, 0), np.moveaxis(g, -1, 0), dom, fix, lab, tolerance, max_iterations, wgt, screen, None if lz is None else _links(lz)), 0, -1)
         sub = out[y0:y1, x0:x1]
         sub[dom] += corr[dom]
         return out
@@ -385,9 +392,7 @@ def poisson_blend(
         lab_c = np.where(first < big, lab.reshape(-1)[np.minimum(first, h * w - 1)], -1)
     wgt_c = None if wgt is None else _block_mean(wgt[..., None], dom.astype(np.float32), f)[0][..., 0]
     screen_c = 0.0 if not reach else (f / float(reach)) ** 2
-    links_c = None
-    if depth is not None:
-        links_c = depth_links(np.exp(_block_log_depth(log_depth(z), dom, f)))
+    links_c = None if lz is None else _links(_block_log_depth(lz, dom, f))  # links of the solved grid only
     corr_c = np.moveaxis(_solve(np.moveaxis(b_c, -1, 0), np.moveaxis(g_c, -1, 0), dom_c, fix_c, lab_c, tolerance, max_iterations, wgt_c, screen_c, links_c), 0, -1)
     mixed = fix_c & (n_dom > 0)  # boundary blocks holding domain pixels: correct the mismatch
     corr_c[mixed] = (b_c - g_c)[mixed]
